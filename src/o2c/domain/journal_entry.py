@@ -1,0 +1,104 @@
+"""JournalEntry: a balanced set of postings to ledger accounts, never edited.
+
+Every posting o2c makes (shipment cost, invoice, payment, count adjustment,
+stock receipt) and every manual entry is one journal entry, saved in the same
+atomic write as the business event that caused it, and naming that event.
+A mistake is corrected by a reversing entry, never by changing this one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from o2c.domain import money, values
+from o2c.domain.errors import InvalidInputError, UnbalancedEntryError, UnknownReferenceError
+from o2c.domain.money import ZERO
+
+MAX_LINES = 200
+Posting = dict[str, Any]
+
+
+class JournalEntry(Aggregate):
+    """A dated, balanced entry in the general ledger."""
+
+    class Posted(Aggregate.Created):
+        """Postings were made: ``lines`` of account, debit and credit, effective ``date``.
+
+        ``cause`` names the business event (``SalesOrder.Invoiced``...) and
+        ``source_id``/``source_version`` the exact stored event that caused it;
+        a manual entry has cause ``JournalEntry.Posted`` and no source.
+        """
+
+        class_version = 1
+        date: date
+        memo: str
+        lines: list[Posting]
+        cause: str
+        source_id: UUID | None
+        source_version: int | None
+        reverses: UUID | None
+
+    @event(Posted)
+    def __init__(self, date: date, memo: str, lines: list[Posting], cause: str,
+                 source_id: UUID | None, source_version: int | None,
+                 reverses: UUID | None) -> None:
+        self.date = date
+        self.memo = memo
+        self.lines = lines
+        self.cause = cause
+        self.source_id = source_id
+        self.source_version = source_version
+        self.reverses = reverses
+
+    @classmethod
+    def post(cls, *, date: object, memo: object, lines: Iterable[Mapping[str, object]],
+             accounts: Mapping[str, str], cause: str = "JournalEntry.Posted",
+             source_id: UUID | None = None, source_version: int | None = None,
+             reverses: UUID | None = None, places: int = 2) -> JournalEntry:
+        """Posts an entry after checking it balances exactly over known accounts."""
+        return cls(
+            date=values.a_date(date, "date"),
+            memo=values.text(memo, "memo", max_length=values.MAX_LONG_TEXT),
+            lines=check_lines(lines, accounts, places),
+            cause=cause, source_id=source_id, source_version=source_version,
+            reverses=reverses,
+        )
+
+    @property
+    def total(self) -> Decimal:
+        """The sum of the debits (equal to the sum of the credits)."""
+        return sum((line["debit"] for line in self.lines), ZERO)
+
+
+def check_lines(lines: Iterable[Mapping[str, object]], accounts: Mapping[str, str],
+                places: int) -> list[Posting]:
+    """Checks postings: known accounts, one positive side each, debits equal credits."""
+    checked: list[Posting] = []
+    for number, line in enumerate(lines, start=1):
+        if len(checked) >= MAX_LINES:
+            raise InvalidInputError(f"an entry has at most {MAX_LINES} lines")
+        account = line.get("account")
+        if not isinstance(account, str) or account not in accounts:
+            raise UnknownReferenceError(f"line {number}: unknown account {account!r}")
+        debit, credit = line.get("debit"), line.get("credit")
+        if (debit is None) == (credit is None):
+            raise UnbalancedEntryError(f"line {number}: give exactly one of debit or credit")
+        amount = money.money(debit if debit is not None else credit, places=places,
+                             what=f"line {number} {'debit' if debit is not None else 'credit'}")
+        zero = ZERO.quantize(amount)
+        checked.append({"account": account,
+                        "debit": amount if debit is not None else zero,
+                        "credit": amount if credit is not None else zero})
+    if len(checked) < 2:
+        raise UnbalancedEntryError("an entry needs at least two lines")
+    debits = sum((line["debit"] for line in checked), ZERO)
+    credits = sum((line["credit"] for line in checked), ZERO)
+    if debits != credits:
+        raise UnbalancedEntryError(f"debits {debits} do not equal credits {credits}")
+    return checked

@@ -1,0 +1,333 @@
+"""SalesOrder: what a customer ordered, and what was shipped, invoiced and paid.
+
+The order owns the per-line counts that keep ``invoiced <= shipped <=
+ordered``; stock movements live on the StockItem aggregates and postings on
+JournalEntry aggregates, saved in the same atomic write by the application.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from o2c.domain import money, values
+from o2c.domain.errors import (
+    InsufficientStockError,
+    InvalidInputError,
+    InvalidStateError,
+    NothingToInvoiceError,
+    OverpaymentError,
+)
+from o2c.domain.money import ZERO, quantize
+from o2c.domain.stock_item import check_sku
+
+MAX_LINES = 500
+Line = dict[str, Any]
+
+PLACED, CONFIRMED, PARTIALLY_SHIPPED, SHIPPED = "placed", "confirmed", "partially_shipped", "shipped"
+INVOICED, PAID, CANCELLED = "invoiced", "paid", "cancelled"
+
+
+def check_order_lines(lines: Iterable[Mapping[str, object]], places: int) -> list[Line]:
+    """Order lines: distinct SKUs, positive quantities, prices in the currency's unit."""
+    checked: list[Line] = []
+    seen: set[str] = set()
+    for number, line in enumerate(lines, start=1):
+        if number > MAX_LINES:
+            raise InvalidInputError(f"an order has at most {MAX_LINES} lines")
+        sku = check_sku(line.get("sku"))
+        if sku in seen:
+            raise InvalidInputError(f"line {number}: SKU {sku} appears twice; combine the lines")
+        seen.add(sku)
+        checked.append({
+            "sku": sku,
+            "quantity": money.quantity(line.get("quantity"), what=f"line {number} quantity"),
+            "unit_price": money.money(line.get("unit_price"), places=places,
+                                      what=f"line {number} unit_price", allow_zero=True),
+        })
+    if not checked:
+        raise InvalidInputError("an order needs at least one line")
+    return checked
+
+
+def check_shipment_lines(lines: Iterable[Mapping[str, object]]) -> list[Line]:
+    """Shipment lines: distinct SKUs with positive quantities."""
+    checked: list[Line] = []
+    seen: set[str] = set()
+    for number, line in enumerate(lines, start=1):
+        if number > MAX_LINES:
+            raise InvalidInputError(f"a shipment has at most {MAX_LINES} lines")
+        sku = check_sku(line.get("sku"))
+        if sku in seen:
+            raise InvalidInputError(f"line {number}: SKU {sku} appears twice")
+        seen.add(sku)
+        checked.append({"sku": sku,
+                        "quantity": money.quantity(line.get("quantity"),
+                                                   what=f"line {number} quantity")})
+    if not checked:
+        raise InvalidInputError("a shipment needs at least one line")
+    return checked
+
+
+class SalesOrder(Aggregate):
+    """A customer's order: placed, confirmed, shipped, invoiced and paid, or cancelled."""
+
+    class Placed(Aggregate.Created):
+        """An order was placed (directly, or by winning an opportunity)."""
+
+        class_version = 1
+        customer_id: UUID
+        opportunity_id: UUID | None
+        lines: list[Line]
+        currency: str
+        tax_rate: Decimal
+        payment_terms_days: int
+
+    class Confirmed(Aggregate.Event):
+        """Stock for every line was reserved; the order will be fulfilled."""
+
+        class_version = 1
+
+    class Shipped(Aggregate.Event):
+        """Goods left the warehouse: ``lines`` of SKU, quantity and FIFO cost."""
+
+        class_version = 1
+        shipment_no: int
+        lines: list[Line]
+        cost: Decimal
+        shipped_on: date
+
+    class Invoiced(Aggregate.Event):
+        """An invoice was issued for what was shipped and not yet invoiced."""
+
+        class_version = 1
+        invoice_number: str
+        lines: list[Line]
+        net: Decimal
+        tax: Decimal
+        total: Decimal
+        issued_on: date
+        due_on: date
+
+    class PaymentReceived(Aggregate.Event):
+        """The customer paid; ``allocations`` apply it to the oldest open invoices."""
+
+        class_version = 1
+        amount: Decimal
+        reference: str
+        received_on: date
+        allocations: list[Line]
+
+    class Cancelled(Aggregate.Event):
+        """The order was cancelled before anything shipped; reservations released."""
+
+        class_version = 1
+        reason: str
+
+    @event(Placed)
+    def __init__(self, customer_id: UUID, opportunity_id: UUID | None, lines: list[Line],
+                 currency: str, tax_rate: Decimal, payment_terms_days: int) -> None:
+        self.customer_id = customer_id
+        self.opportunity_id = opportunity_id
+        self.lines = lines
+        self.currency = currency
+        self.tax_rate = tax_rate
+        self.payment_terms_days = payment_terms_days
+        self.confirmed = False
+        self.cancelled = False
+        self.cancel_reason = ""
+        self.shipped: dict[str, Decimal] = {line["sku"]: ZERO for line in lines}
+        self.invoiced: dict[str, Decimal] = {line["sku"]: ZERO for line in lines}
+        self.shipments = 0
+        self.cost = ZERO
+        self.invoices: list[dict[str, Any]] = []
+        self.paid = ZERO
+
+    @classmethod
+    def place(cls, customer_id: UUID, lines: Iterable[Mapping[str, object]], *,
+              currency: str, tax_rate: object, payment_terms_days: int,
+              opportunity_id: UUID | None = None) -> SalesOrder:
+        """Places an order after checking its lines."""
+        return cls(
+            customer_id=customer_id, opportunity_id=opportunity_id,
+            lines=check_order_lines(lines, money.minor_units(currency)),
+            currency=currency, tax_rate=money.rate(tax_rate),
+            payment_terms_days=values.whole_days(payment_terms_days, "payment_terms_days"),
+        )
+
+    # Derived state --------------------------------------------------------------
+
+    @property
+    def places(self) -> int:
+        """Decimal places of the order's currency."""
+        return money.minor_units(self.currency)
+
+    @property
+    def number(self) -> str:
+        """A short human reference, e.g. ``SO-3F2A9C0D11B4``."""
+        return "SO-" + self.id.hex[:12].upper()
+
+    @property
+    def total(self) -> Decimal:
+        """Net value of the whole order, before tax."""
+        return sum((quantize(line["quantity"] * line["unit_price"], self.places)
+                    for line in self.lines), ZERO)
+
+    @property
+    def invoiced_total(self) -> Decimal:
+        """Everything invoiced, tax included."""
+        return sum((invoice["total"] for invoice in self.invoices), ZERO)
+
+    @property
+    def open_balance(self) -> Decimal:
+        """Invoiced and not yet paid."""
+        return self.invoiced_total - self.paid
+
+    @property
+    def fully_shipped(self) -> bool:
+        """Every line shipped in full."""
+        return all(self.shipped[line["sku"]] == line["quantity"] for line in self.lines)
+
+    @property
+    def status(self) -> str:
+        """Where the order is: placed, confirmed, partially_shipped, shipped, invoiced, paid."""
+        if self.cancelled:
+            return CANCELLED
+        if not self.confirmed:
+            return PLACED
+        if not any(self.shipped.values()):
+            return CONFIRMED
+        if not self.fully_shipped:
+            return PARTIALLY_SHIPPED
+        if any(self.invoiced[sku] != qty for sku, qty in self.shipped.items()):
+            return SHIPPED
+        return PAID if self.open_balance == ZERO else INVOICED
+
+    def line(self, sku: str) -> Line:
+        """The order line for a SKU."""
+        for line in self.lines:
+            if line["sku"] == sku:
+                return line
+        raise InvalidInputError(f"SKU {sku} is not on order {self.number}")
+
+    # Commands -------------------------------------------------------------------
+
+    def check_confirmable(self) -> None:
+        """Refuses to confirm unless the order is placed and not cancelled."""
+        if self.cancelled or self.confirmed:
+            raise InvalidStateError(f"order {self.number} is {self.status}; "
+                                    "only a placed order can be confirmed")
+
+    def confirm(self) -> None:
+        """Records that stock was reserved for every line."""
+        self.check_confirmable()
+        self._confirmed()
+
+    @event(Confirmed)
+    def _confirmed(self) -> None:
+        self.confirmed = True
+
+    def check_shippable(self, lines: list[Line]) -> None:
+        """Refuses a shipment of more than is ordered and not yet shipped."""
+        if self.cancelled or not self.confirmed:
+            raise InvalidStateError(f"order {self.number} is {self.status}; "
+                                    "only a confirmed order can ship")
+        for line in lines:
+            remaining = self.line(line["sku"])["quantity"] - self.shipped[line["sku"]]
+            if line["quantity"] > remaining:
+                raise InsufficientStockError(
+                    f"{line['sku']}: {line['quantity']} to ship, {remaining} left on the order")
+
+    def ship(self, lines: list[Line], shipped_on: date) -> None:
+        """Records a shipment; ``lines`` carry each SKU's quantity and FIFO cost."""
+        self.check_shippable(lines)
+        cost = sum((line["cost"] for line in lines), ZERO)
+        self._shipped(shipment_no=self.shipments + 1, lines=lines, cost=cost,
+                      shipped_on=shipped_on)
+
+    @event(Shipped)
+    def _shipped(self, shipment_no: int, lines: list[Line], cost: Decimal,
+                 shipped_on: date) -> None:
+        self.shipments = shipment_no
+        self.cost += cost
+        for line in lines:
+            self.shipped[line["sku"]] += line["quantity"]
+
+    def invoice(self, issued_on: date) -> Invoice:
+        """Invoices what was shipped and not yet invoiced, with tax."""
+        if self.cancelled:
+            raise InvalidStateError(f"order {self.number} is cancelled")
+        lines = []
+        for line in self.lines:
+            quantity = self.shipped[line["sku"]] - self.invoiced[line["sku"]]
+            if quantity:
+                lines.append({"sku": line["sku"], "quantity": quantity,
+                              "unit_price": line["unit_price"],
+                              "net": quantize(quantity * line["unit_price"], self.places)})
+        if not lines:
+            raise NothingToInvoiceError(f"order {self.number}: nothing shipped is uninvoiced")
+        net = sum((line["net"] for line in lines), ZERO)
+        tax = quantize(net * self.tax_rate, self.places)
+        number = f"INV-{self.id.hex[:12].upper()}-{len(self.invoices) + 1}"
+        self._invoiced(invoice_number=number, lines=lines, net=net, tax=tax, total=net + tax,
+                       issued_on=issued_on,
+                       due_on=issued_on + timedelta(days=self.payment_terms_days))
+        return self.invoices[-1]
+
+    @event(Invoiced)
+    def _invoiced(self, invoice_number: str, lines: list[Line], net: Decimal, tax: Decimal,
+                  total: Decimal, issued_on: date, due_on: date) -> None:
+        for line in lines:
+            self.invoiced[line["sku"]] += line["quantity"]
+        self.invoices.append({"invoice_number": invoice_number, "net": net, "tax": tax,
+                              "total": total, "paid": ZERO, "issued_on": issued_on,
+                              "due_on": due_on})
+
+    def pay(self, amount: object, reference: object, received_on: date) -> list[Line]:
+        """Applies a payment to the open invoices, oldest first; refuses overpayment."""
+        paid = money.money(amount, places=self.places, what="amount")
+        ref = values.text(reference, "reference", optional=True)
+        if self.cancelled:
+            raise InvalidStateError(f"order {self.number} is cancelled")
+        if paid > self.open_balance:
+            raise OverpaymentError(f"order {self.number}: {paid} paid but only "
+                                   f"{self.open_balance} is invoiced and open")
+        allocations, left = [], paid
+        for invoice in self.invoices:
+            share = min(left, invoice["total"] - invoice["paid"])
+            if share:
+                allocations.append({"invoice_number": invoice["invoice_number"], "amount": share})
+                left -= share
+        self._payment_received(amount=paid, reference=ref, received_on=received_on,
+                               allocations=allocations)
+        return allocations
+
+    @event(PaymentReceived)
+    def _payment_received(self, amount: Decimal, reference: str, received_on: date,
+                          allocations: list[Line]) -> None:
+        self.paid += amount
+        by_number = {invoice["invoice_number"]: invoice for invoice in self.invoices}
+        for allocation in allocations:
+            by_number[allocation["invoice_number"]]["paid"] += allocation["amount"]
+
+    def cancel(self, reason: object) -> None:
+        """Cancels an order that has not shipped; the caller releases its reservations."""
+        why = values.text(reason, "reason", max_length=values.MAX_LONG_TEXT)
+        if self.cancelled:
+            raise InvalidStateError(f"order {self.number} is already cancelled")
+        if any(self.shipped.values()):
+            raise InvalidStateError(f"order {self.number} has shipped; it cannot be cancelled")
+        self._cancelled(reason=why)
+
+    @event(Cancelled)
+    def _cancelled(self, reason: str) -> None:
+        self.cancelled = True
+        self.cancel_reason = reason
+
+
+Invoice = dict[str, Any]

@@ -1,0 +1,265 @@
+"""The event store: eventsourcing's recorders, extended to write o2c's extras.
+
+Every stored event gets a row in ``o2c_event_meta`` written in the same
+transaction as the event: who acted, under which idempotency key, when it was
+recorded, and a SHA-256 hash chained to the previous event's hash in log
+order. A command with an idempotency key also writes its answer to
+``o2c_commands`` in that transaction, so a retry finds it even after a crash
+or in another process. On PostgreSQL the recorder's table lock (kept on
+purpose, see docs/architecture.md) makes insert order equal commit order, so
+the chain can be extended inside the writing transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+
+GENESIS = "0" * 64
+META_TABLE = "o2c_event_meta"
+COMMANDS_TABLE = "o2c_commands"
+
+
+@dataclass(frozen=True)
+class CommandRecord:
+    """What the application hands the recorder with a command's events."""
+
+    actor: str
+    idempotency_key: str | None = None
+    command: str = ""
+    fingerprint: str = ""
+    result: str = "{}"
+
+
+def env_for_url(url: str, *, pool_size: int = 8) -> dict[str, str]:
+    """The eventsourcing environment for an ``O2C_DATABASE_URL``."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = unquote(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else ""
+        if not path:
+            raise ValueError(f"O2C_DATABASE_URL: expected sqlite:///PATH, got {url!r}")
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": "30",
+            "APPLICATION_RECORDER_TOPIC": "o2c.store:O2CSQLiteRecorder",
+        }
+    if parsed.scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        query = parse_qs(parsed.query)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": (parsed.path or "/").lstrip("/") or "postgres",
+            "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parsed.port or 5432),
+            "POSTGRES_USER": unquote(parsed.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parsed.password or ""),
+            "POSTGRES_SCHEMA": query.get("schema", ["public"])[0],
+            "POSTGRES_POOL_SIZE": str(pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(pool_size),
+            "POSTGRES_LOCK_TIMEOUT": "30",
+            "POSTGRES_CONN_MAX_AGE": "3600",
+            "POSTGRES_PRE_PING": "y",
+            "APPLICATION_RECORDER_TOPIC": "o2c.store:O2CPostgresRecorder",
+        }
+    raise ValueError(f"O2C_DATABASE_URL must start with sqlite:/// or postgresql://, got {url!r}")
+
+
+def now_iso() -> str:
+    """The current UTC time as sortable ISO 8601 text with microseconds."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def event_hash(previous: str, position: int, originator_id: UUID | str, version: int,
+               topic: str, state: bytes, actor: str, key: str | None, recorded_at: str) -> str:
+    """The chained hash of one stored event: SHA-256 over the previous hash and its content."""
+    oid = originator_id.hex if isinstance(originator_id, UUID) else UUID(str(originator_id)).hex
+    digest = hashlib.sha256()
+    digest.update(previous.encode())
+    digest.update(f"|{position}|{oid}|{version}|{topic}|".encode())
+    digest.update(hashlib.sha256(bytes(state)).digest())
+    digest.update(f"|{actor}|{key or ''}|{recorded_at}".encode())
+    return digest.hexdigest()
+
+
+_EXTRA_TABLES = (
+    f"CREATE TABLE IF NOT EXISTS {{s}}{META_TABLE} ("
+    "notification_id BIGINT PRIMARY KEY, actor TEXT NOT NULL, idempotency_key TEXT, "
+    "recorded_at TEXT NOT NULL, hash TEXT NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {{s}}{COMMANDS_TABLE} ("
+    "idempotency_key TEXT PRIMARY KEY, command TEXT NOT NULL, fingerprint TEXT NOT NULL, "
+    "actor TEXT NOT NULL, result TEXT NOT NULL, first_position BIGINT NOT NULL, "
+    "last_position BIGINT NOT NULL, recorded_at TEXT NOT NULL)",
+)
+
+
+class _Extras:
+    """The writes both recorders add to the events' transaction."""
+
+    placeholder = "?"
+    prefix = ""
+
+    def _write_extras(self, cursor: Any, stored_events: Sequence[StoredEvent],
+                      ids: Sequence[int], record: CommandRecord | None) -> None:
+        if not ids:
+            return
+        record = record or CommandRecord(actor="system")
+        p, s = self.placeholder, self.prefix
+        cursor.execute(f"SELECT hash, recorded_at FROM {s}{META_TABLE} "
+                       "ORDER BY notification_id DESC LIMIT 1")
+        row = cursor.fetchone()
+        previous, last_at = (row[0], row[1]) if row else (GENESIS, "")
+        # Recording times never go backwards along the log, whatever the clock does.
+        recorded_at = max(now_iso(), last_at)
+        rows = []
+        for position, stored in zip(ids, stored_events, strict=True):
+            previous = event_hash(previous, position, stored.originator_id,
+                                  stored.originator_version, stored.topic, stored.state,
+                                  record.actor, record.idempotency_key, recorded_at)
+            rows.append((position, record.actor, record.idempotency_key, recorded_at, previous))
+        cursor.executemany(f"INSERT INTO {s}{META_TABLE} VALUES ({p},{p},{p},{p},{p})", rows)
+        if record.idempotency_key:
+            cursor.execute(
+                f"INSERT INTO {s}{COMMANDS_TABLE} VALUES ({p},{p},{p},{p},{p},{p},{p},{p})",
+                (record.idempotency_key, record.command, record.fingerprint, record.actor,
+                 record.result, ids[0], ids[-1], recorded_at))
+
+
+class O2CSQLiteRecorder(_Extras, SQLiteApplicationRecorder):
+    """SQLite application recorder that also writes event metadata and commands."""
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(),
+                *(sql.format(s="") for sql in _EXTRA_TABLES)]
+
+    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        assert ids is not None
+        self._write_extras(c, stored_events, ids, kwargs.get("o2c"))
+        return ids
+
+
+class O2CPostgresRecorder(_Extras, PostgresApplicationRecorder):
+    """PostgreSQL application recorder that also writes event metadata and commands."""
+
+    placeholder = "%s"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.prefix = f'"{self.datastore.schema}".'
+        from psycopg.sql import SQL
+
+        for sql in _EXTRA_TABLES:
+            self.sql_create_statements.append(SQL(sql.format(s=self.prefix)))  # type: ignore[arg-type]
+
+    def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
+                                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        assert ids is not None
+        self._write_extras(_TupleCursor(curs), stored_events, ids, kwargs.get("o2c"))
+        return ids
+
+
+class _TupleCursor:
+    """Reads dict rows of eventsourcing's PostgreSQL cursor as tuples."""
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.cursor.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.cursor.executemany(sql, rows)
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        row = self.cursor.fetchone()
+        return None if row is None else tuple(row.values())
+
+
+# Plain SQL on the same database, for read models, tokens and audit ----------------
+
+_QMARK = re.compile(r"\?")
+
+
+class Cursor:
+    """A DB-API cursor that takes ``?`` placeholders on both databases."""
+
+    def __init__(self, raw: Any, postgres: bool) -> None:
+        self.raw = raw
+        self.postgres = postgres
+
+    def _sql(self, sql: str) -> str:
+        return _QMARK.sub("%s", sql) if self.postgres else sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        self.raw.execute(self._sql(sql), tuple(params))
+        return self
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.raw.executemany(self._sql(sql), rows)
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        row = self.raw.fetchone()
+        return None if row is None else tuple(row)
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self.raw.fetchall()]
+
+    @property
+    def rowcount(self) -> int:
+        return int(self.raw.rowcount)
+
+
+class Database:
+    """Transactions on the event store's own database, through its connection pool."""
+
+    def __init__(self, recorder: Any) -> None:
+        self.recorder = recorder
+        self.datastore = recorder.datastore
+        self.postgres = isinstance(recorder, PostgresApplicationRecorder)
+        self.schema = self.datastore.schema if self.postgres else ""
+        self.events_table = (f'"{self.schema}"."{recorder.events_table_name}"' if self.postgres
+                             else recorder.events_table_name)
+
+    def table(self, name: str) -> str:
+        """A table name, qualified with the schema on PostgreSQL."""
+        return f'"{self.schema}".{name}' if self.postgres else name
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Cursor]:
+        """A transaction that commits on success and rolls back on error."""
+        if self.postgres:
+            from psycopg.rows import tuple_row
+
+            with self.datastore.get_connection() as conn, conn.transaction(
+                    force_rollback=not write), conn.cursor(row_factory=tuple_row) as raw:
+                yield Cursor(raw, postgres=True)
+        else:
+            with self.datastore.transaction(commit=write) as c:
+                yield Cursor(c.sqlite_cursor, postgres=False)
+
+    def head(self) -> int:
+        """The log position of the newest event (0 for an empty log)."""
+        with self.transaction(write=False) as cur:
+            row = cur.execute(f"SELECT MAX(notification_id) FROM {self.table(META_TABLE)}"
+                              ).fetchone()
+        return int(row[0] or 0) if row else 0
+
+
+def dumps(value: Any) -> str:
+    """Canonical JSON (sorted keys, no spaces) for fingerprints and stored answers."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
