@@ -1,0 +1,187 @@
+"""Reports read from the read models: pipeline, inventory, trial balance, AR aging.
+
+Current reports read small summary tables (one row per stage, SKU or
+account), so their cost does not grow with the log. The trial balance
+``as_of`` an effective date and ``known_at`` a recording time sums the
+projected postings with both filters: back-dated entries append postings, and
+nothing recorded is ever rewritten, so any past view can be recomputed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from o2c.domain.ledger_account import DEBIT_NORMAL
+from o2c.domain.opportunity import OPEN_STAGES
+from o2c.projections.models import QTY_SCALE
+
+if TYPE_CHECKING:
+    from o2c.application import O2C
+
+AGING_BUCKETS = (("current", None, 0), ("1-30", 1, 30), ("31-60", 31, 60),
+                 ("61-90", 61, 90), ("90+", 91, None))
+
+
+def _money(app: O2C, minor: int | None) -> Decimal:
+    return Decimal(int(minor or 0)).scaleb(-app.places)
+
+
+def _qty(milli: int | None) -> Decimal:
+    return Decimal(int(milli or 0)).scaleb(-QTY_SCALE).normalize() + 0
+
+
+def _rows(app: O2C, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    with app.db.transaction(write=False) as cur:
+        return cur.execute(sql, params).fetchall()
+
+
+def _rate(numerator: int, denominator: int) -> Decimal:
+    if not denominator:
+        return Decimal("0.0000")
+    return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001"))
+
+
+def pipeline(app: O2C) -> dict[str, Any]:
+    """Open opportunities per stage (count, amount, weighted amount), win rate, lead conversion."""
+    t = app.db.table
+    stages = {row[0]: row for row in _rows(
+        app, f"SELECT stage, count, amount, weighted FROM {t('rm_pipeline_stages')}")}
+    leads = dict(_rows(app, f"SELECT status, count FROM {t('rm_lead_counts')}"))
+
+    def stage(name: str) -> dict[str, Any]:
+        _, count, amount, weighted = stages.get(name, (name, 0, 0, 0))
+        return {"stage": name, "count": int(count), "amount": _money(app, amount),
+                "weighted_amount": (_money(app, weighted) / 100).quantize(
+                    Decimal(1).scaleb(-app.places))}
+
+    won, lost = stage("won"), stage("lost")
+    open_rows = [stage(name) for name in OPEN_STAGES]
+    total_leads = int(leads.get("total", 0))
+    converted = int(leads.get("converted", 0))
+    return {
+        "stages": open_rows,
+        "open": {"count": sum(r["count"] for r in open_rows),
+                 "amount": sum((r["amount"] for r in open_rows), Decimal(0)),
+                 "weighted_amount": sum((r["weighted_amount"] for r in open_rows), Decimal(0))},
+        "won": {"count": won["count"], "amount": won["amount"]},
+        "lost": {"count": lost["count"], "amount": lost["amount"]},
+        "win_rate": _rate(won["count"], won["count"] + lost["count"]),
+        "leads": {"total": total_leads, "converted": converted,
+                  "disqualified": int(leads.get("disqualified", 0)),
+                  "open": int(leads.get("new", 0)) + int(leads.get("qualified", 0))},
+        "lead_conversion_rate": _rate(converted, total_leads),
+    }
+
+
+def inventory(app: O2C) -> dict[str, Any]:
+    """Per SKU: on hand, reserved, available and value at cost."""
+    items = []
+    for sku, name, on_hand, reserved, value in _rows(
+            app, f"SELECT sku, name, on_hand, reserved, value FROM {app.db.table('rm_inventory')}"
+                 " ORDER BY sku"):
+        items.append({"sku": sku, "name": name, "on_hand": _qty(on_hand),
+                      "reserved": _qty(reserved), "available": _qty(on_hand - reserved),
+                      "value": _money(app, value)})
+    return {"items": items, "total_value": sum((i["value"] for i in items), Decimal(0))}
+
+
+def trial_balance(app: O2C, as_of: date | None = None,
+                  known_at: datetime | None = None) -> dict[str, Any]:
+    """Debits, credits and balance per account (debit positive), with totals.
+
+    ``as_of``: only postings effective on or before that date. ``known_at``:
+    only postings recorded at or before that time.
+    """
+    t = app.db.table
+    accounts = _rows(app, f"SELECT code, name, type, debit, credit FROM {t('rm_accounts')} "
+                          "ORDER BY code")
+    if as_of is not None or known_at is not None:
+        where, params = [], []
+        if as_of is not None:
+            where.append("effective_date <= ?")
+            params.append(as_of.isoformat())
+        if known_at is not None:
+            where.append("recorded_at <= ?")
+            params.append(_iso(known_at))
+        sums = {code: (debit, credit) for code, debit, credit in _rows(
+            app, f"SELECT account, SUM(debit), SUM(credit) FROM {t('rm_postings')} "
+                 f"WHERE {' AND '.join(where)} GROUP BY account", tuple(params))}
+        accounts = [(code, name, kind, *sums.get(code, (0, 0)))
+                    for code, name, kind, _, _ in accounts]
+    rows = []
+    for code, name, kind, debit, credit in accounts:
+        rows.append({"code": code, "name": name, "type": kind,
+                     "normal_balance": "debit" if kind in DEBIT_NORMAL else "credit",
+                     "debit": _money(app, debit), "credit": _money(app, credit),
+                     "balance": _money(app, int(debit or 0) - int(credit or 0))})
+    debit = sum((r["debit"] for r in rows), Decimal(0))
+    credit = sum((r["credit"] for r in rows), Decimal(0))
+    return {"as_of": as_of.isoformat() if as_of else None,
+            "known_at": _iso(known_at) if known_at else None,
+            "accounts": rows,
+            "totals": {"debit": debit, "credit": credit, "balance": debit - credit}}
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def ar_aging(app: O2C, as_of: date | None = None) -> dict[str, Any]:
+    """Open invoices by how long past due they are on ``as_of`` (today by default)."""
+    day = as_of or datetime.now(UTC).date()
+    invoices, buckets = [], {name: {"bucket": name, "count": 0, "amount": _money(app, 0)}
+                             for name, _, _ in AGING_BUCKETS}
+    for number, order_id, customer_id, issued_on, due_on, total, paid in _rows(
+            app, f"SELECT invoice_number, order_id, customer_id, issued_on, due_on, total, paid "
+                 f"FROM {app.db.table('rm_invoices')} WHERE total > paid AND issued_on <= ? "
+                 "ORDER BY due_on, invoice_number", (day.isoformat(),)):
+        overdue = (day - date.fromisoformat(due_on)).days
+        bucket = next(name for name, low, high in AGING_BUCKETS
+                      if (low is None or overdue >= low) and (high is None or overdue <= high))
+        open_amount = _money(app, total - paid)
+        buckets[bucket]["count"] += 1
+        buckets[bucket]["amount"] += open_amount
+        invoices.append({"invoice_number": number, "order_id": order_id,
+                         "customer_id": customer_id, "issued_on": issued_on, "due_on": due_on,
+                         "total": _money(app, total), "paid": _money(app, paid),
+                         "open": open_amount, "days_overdue": max(overdue, 0),
+                         "bucket": bucket})
+    return {"as_of": day.isoformat(), "buckets": list(buckets.values()), "invoices": invoices,
+            "total_open": sum((i["open"] for i in invoices), Decimal(0))}
+
+
+_ORDER_COLUMNS = ("id", "customer_id", "opportunity_id", "status", "net", "cost", "invoiced",
+                  "paid", "placed_at", "updated_at")
+
+
+def _order(app: O2C, row: tuple[Any, ...]) -> dict[str, Any]:
+    order = dict(zip(_ORDER_COLUMNS, row, strict=True))
+    for column in ("net", "cost", "invoiced", "paid"):
+        order[column] = _money(app, order[column])
+    order["open"] = order["invoiced"] - order["paid"]
+    return order
+
+
+def order_status(app: O2C, order_id: str) -> dict[str, Any] | None:
+    """One order's status and amounts, as projected."""
+    rows = _rows(app, f"SELECT {', '.join(_ORDER_COLUMNS)} FROM {app.db.table('rm_orders')} "
+                      "WHERE id = ?", (str(order_id),))
+    return _order(app, rows[0]) if rows else None
+
+
+def customer_summary(app: O2C, customer_id: str) -> dict[str, Any]:
+    """A customer's orders: how many, and what was ordered, invoiced, paid and is open."""
+    orders = [_order(app, row) for row in _rows(
+        app, f"SELECT {', '.join(_ORDER_COLUMNS)} FROM {app.db.table('rm_orders')} "
+             "WHERE customer_id = ? ORDER BY placed_at", (str(customer_id),))]
+    live = [o for o in orders if o["status"] != "cancelled"]
+    return {"orders": len(orders),
+            "ordered": sum((o["net"] for o in live), Decimal(0)),
+            "invoiced": sum((o["invoiced"] for o in orders), Decimal(0)),
+            "paid": sum((o["paid"] for o in orders), Decimal(0)),
+            "open": sum((o["open"] for o in orders), Decimal(0)),
+            "order_statuses": [{"id": o["id"], "status": o["status"]} for o in orders]}

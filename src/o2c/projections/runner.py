@@ -1,0 +1,279 @@
+"""The projector: follows the log and keeps every read model current.
+
+It pulls events in batches (eventsourcing 9.5.6 has no SQLite subscriptions,
+and pulling works the same on PostgreSQL), applies them to the read models
+through an in-memory row cache, and writes the changed rows together with
+each model's tracking position in one transaction per batch. Two projectors
+on one database (a worker and an API server, say) serialise on the tracking
+rows, and one that finds the positions moved under it drops its cache, so an
+event is never applied twice or skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+
+from o2c.projections.models import READ_MODELS, Envelope, ReadModel, Rows, Table
+from o2c.store import META_TABLE, Cursor, Database
+
+if TYPE_CHECKING:
+    from o2c.application import O2C
+
+TRACKING_TABLE = "o2c_tracking"
+BATCH_SIZE = 2000
+CACHE_LIMIT = 100_000
+
+Progress = Callable[[int, int], None]
+
+
+class _BatchRows(Rows):
+    """Rows cached across batches; misses are read inside the batch's transaction."""
+
+    def __init__(self, db: Database, tables: dict[str, Table]) -> None:
+        self.db = db
+        self.tables = tables
+        self.cache: dict[tuple[str, tuple[Any, ...]], dict[str, Any] | None] = {}
+        self.dirty: set[tuple[str, tuple[Any, ...]]] = set()
+        self.added: dict[str, list[dict[str, Any]]] = {}
+        self.cursor: Cursor | None = None
+
+    def get(self, table: str, key: tuple[Any, ...]) -> dict[str, Any] | None:
+        slot = (table, key)
+        if slot not in self.cache:
+            assert self.cursor is not None
+            spec = self.tables[table]
+            where = " AND ".join(f"{k} = ?" for k in spec.key)
+            row = self.cursor.execute(
+                f"SELECT {', '.join(spec.column_names)} FROM {self.db.table(table)} "
+                f"WHERE {where}", key).fetchone()
+            self.cache[slot] = None if row is None else dict(zip(spec.column_names, row,
+                                                                 strict=True))
+        found = self.cache[slot]
+        return None if found is None else dict(found)
+
+    def put(self, table: str, key: tuple[Any, ...], row: dict[str, Any]) -> None:
+        self.cache[(table, key)] = row
+        self.dirty.add((table, key))
+
+    def add(self, table: str, row: dict[str, Any]) -> None:
+        self.added.setdefault(table, []).append(row)
+
+    def flush(self, cursor: Cursor) -> None:
+        by_table: dict[str, list[dict[str, Any]]] = {}
+        for table, key in self.dirty:
+            row = self.cache[(table, key)]
+            assert row is not None
+            by_table.setdefault(table, []).append(row)
+        for table, rows in by_table.items():
+            spec = self.tables[table]
+            names = spec.column_names
+            updates = ", ".join(f"{c} = excluded.{c}" for c in names if c not in spec.key)
+            cursor.executemany(
+                f"INSERT INTO {self.db.table(table)} ({', '.join(names)}) VALUES "
+                f"({', '.join('?' for _ in names)}) ON CONFLICT ({', '.join(spec.key)}) "
+                f"DO UPDATE SET {updates}", [tuple(row[c] for c in names) for row in rows])
+        for table, rows in self.added.items():
+            names = self.tables[table].column_names
+            cursor.executemany(
+                f"INSERT INTO {self.db.table(table)} ({', '.join(names)}) VALUES "
+                f"({', '.join('?' for _ in names)})", [tuple(row[c] for c in names)
+                                                       for row in rows])
+        self.dirty.clear()
+        self.added.clear()
+        if len(self.cache) > CACHE_LIMIT:
+            self.cache.clear()
+
+    def reset(self) -> None:
+        self.cache.clear()
+        self.dirty.clear()
+        self.added.clear()
+
+
+class Projector:
+    """Keeps the read models of one application's database current."""
+
+    def __init__(self, app: O2C, names: Sequence[str] | None = None) -> None:
+        self.app = app
+        self.db = app.db
+        self.models: list[ReadModel] = [cls(app.places) for cls in READ_MODELS
+                                        if names is None or cls.name in names]
+        self.tables = {t.name: t for m in self.models for t in m.tables}
+        self.rows = _BatchRows(self.db, self.tables)
+        self._known: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._rowid = "rowid" if not self.db.postgres else "notification_id"
+        self.create_tables()
+
+    @staticmethod
+    def names() -> list[str]:
+        """Every read model's name."""
+        return [cls.name for cls in READ_MODELS]
+
+    def create_tables(self) -> None:
+        """Creates the read-model and tracking tables if they are missing."""
+        prefix = f'"{self.db.schema}".' if self.db.postgres else ""
+        with self.db.transaction() as cur:
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {self.db.table(TRACKING_TABLE)} "
+                        "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)")
+            for model in self.models:
+                for table in model.tables:
+                    cur.execute(table.create_sql(self.db.table(table.name)))
+                for index in model.indexes:
+                    # PostgreSQL names an index without its schema.
+                    cur.execute(index.format(s="", t=prefix))
+                cur.execute(f"INSERT INTO {self.db.table(TRACKING_TABLE)} (name, position) "
+                            "VALUES (?, 0) ON CONFLICT (name) DO NOTHING", (model.name,))
+
+    # Following the log -----------------------------------------------------------------
+
+    def _lock_positions(self, cur: Cursor) -> dict[str, int]:
+        names = [m.name for m in self.models]
+        marks = ", ".join("?" for _ in names)
+        table = self.db.table(TRACKING_TABLE)
+        # The first statement writes, so SQLite takes its write lock before reading;
+        # on PostgreSQL FOR UPDATE makes a second projector wait for this batch.
+        cur.execute(f"UPDATE {table} SET position = position WHERE name IN ({marks})", names)
+        lock = " FOR UPDATE" if self.db.postgres else ""
+        rows = cur.execute(f"SELECT name, position FROM {table} WHERE name IN ({marks}){lock}",
+                           names).fetchall()
+        return {name: int(position) for name, position in rows}
+
+    def _read(self, cur: Cursor, after: int, limit: int) -> list[Envelope]:
+        rows = cur.execute(
+            f"SELECT e.{self._rowid}, e.originator_id, e.originator_version, e.topic, e.state, "
+            f"m.recorded_at FROM {self.db.events_table} e JOIN {self.db.table(META_TABLE)} m "
+            f"ON m.notification_id = e.{self._rowid} WHERE e.{self._rowid} > ? "
+            f"ORDER BY e.{self._rowid} LIMIT ?", (after, limit)).fetchall()
+        mapper = self.app.mapper
+        envelopes = []
+        for position, oid, version, topic, state, recorded_at in rows:
+            stored = StoredEvent(originator_id=oid if isinstance(oid, UUID) else UUID(oid),
+                                 originator_version=version, topic=topic, state=bytes(state))
+            envelopes.append(Envelope(int(position), recorded_at,
+                                      mapper.to_domain_event(stored)))
+        return envelopes
+
+    def step(self, limit: int = BATCH_SIZE) -> tuple[int, int]:
+        """Applies one batch; returns (events applied, lowest position of any model)."""
+        with self._lock, self.db.transaction() as cur:
+            positions = self._lock_positions(cur)
+            if positions != {n: self._known.get(n) for n in positions}:
+                self.rows.reset()  # someone else moved the positions: the cache is stale
+            start = min(positions.values())
+            envelopes = self._read(cur, start, limit)
+            if not envelopes:
+                self._known = positions
+                return 0, start
+            self.rows.cursor = cur
+            try:
+                for envelope in envelopes:
+                    for model in self.models:
+                        if envelope.position > positions[model.name]:
+                            model.apply(envelope, self.rows)
+                self.rows.flush(cur)
+            except BaseException:
+                self.rows.reset()
+                self._known = {}
+                raise
+            finally:
+                self.rows.cursor = None
+            last = envelopes[-1].position
+            cur.executemany(f"UPDATE {self.db.table(TRACKING_TABLE)} SET position = ? "
+                            "WHERE name = ?", [(last, name) for name in positions])
+            self._known = dict.fromkeys(positions, last)
+            return len(envelopes), last
+
+    def catch_up(self, progress: Progress | None = None) -> int:
+        """Applies every event recorded so far; returns the position reached."""
+        head = self.db.head()
+        while True:
+            count, position = self.step()
+            if progress is not None:
+                progress(position, head)
+            if count == 0 or position >= head:
+                return position
+
+    def position(self) -> int:
+        """The lowest tracking position of this projector's read models."""
+        return min(row["position"] for row in self.status())
+
+    def status(self) -> list[dict[str, int | str]]:
+        """Each read model's position, the log's head, and the lag between them."""
+        head = self.db.head()
+        names = [m.name for m in self.models]
+        with self.db.transaction(write=False) as cur:
+            rows = dict(cur.execute(
+                f"SELECT name, position FROM {self.db.table(TRACKING_TABLE)}").fetchall())
+        return [{"name": n, "position": int(rows.get(n, 0)), "head": head,
+                 "lag": head - int(rows.get(n, 0))} for n in names]
+
+    def wait_for(self, position: int, timeout: float = 2.0) -> bool:
+        """Waits until every read model has reached ``position`` (catching up itself)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.position() >= position:
+                return True
+            self.catch_up()
+            if self.position() >= position:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+
+    def run_forever(self, stop: threading.Event, interval: float = 0.05) -> None:
+        """Follows the log until ``stop`` is set (the worker process and the server)."""
+        while not stop.is_set():
+            count, _ = self.step()
+            if count == 0:
+                stop.wait(interval)
+
+    # Rebuilding ------------------------------------------------------------------------
+
+    def reset(self, names: Iterable[str] | None = None) -> None:
+        """Empties the named read models and sets their position back to zero."""
+        wanted = set(names) if names else {m.name for m in self.models}
+        unknown = wanted - {m.name for m in self.models}
+        if unknown:
+            raise ValueError(f"unknown read model(s): {', '.join(sorted(unknown))}")
+        with self._lock, self.db.transaction() as cur:
+            self._lock_positions(cur)
+            for model in self.models:
+                if model.name in wanted:
+                    for table in model.tables:
+                        cur.execute(f"DELETE FROM {self.db.table(table.name)}")
+                    cur.execute(f"UPDATE {self.db.table(TRACKING_TABLE)} SET position = 0 "
+                                "WHERE name = ?", (model.name,))
+            self.rows.reset()
+            self._known = {}
+
+    def rebuild(self, names: Iterable[str] | None = None,
+                progress: Progress | None = None) -> int:
+        """Replays the whole log into the named read models, in batches."""
+        self.reset(names)
+        return self.catch_up(progress)
+
+    def digest(self, name: str) -> str:
+        """A canonical SHA-256 of a read model's rows, to compare live and rebuilt."""
+        model = next(m for m in self.models if m.name == name)
+        digest = hashlib.sha256()
+        with self.db.transaction(write=False) as cur:
+            for table in model.tables:
+                names = table.column_names
+                rows = cur.execute(f"SELECT {', '.join(names)} FROM {self.db.table(table.name)} "
+                                   f"ORDER BY {', '.join(table.key)}").fetchall()
+                digest.update(table.name.encode())
+                for row in rows:
+                    digest.update(json.dumps([_plain(v) for v in row]).encode())
+        return digest.hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    return int(value) if isinstance(value, bool) else value
