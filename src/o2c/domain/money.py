@@ -80,7 +80,14 @@ def quantity(value: object, *, what: str = "quantity", allow_zero: bool = False)
         raise InvalidQuantityError(f"{what} must not be negative: {value!r}")
     if number == ZERO and not allow_zero:
         raise InvalidQuantityError(f"{what} must be greater than zero: {value!r}")
-    return number.normalize() if number else ZERO
+    return plain(number)
+
+
+def plain(number: Decimal) -> Decimal:
+    """Drops trailing zeros without switching to exponent form (``100``, not ``1E+2``)."""
+    if number == number.to_integral_value():
+        return number.quantize(Decimal(1))
+    return number.normalize()
 
 
 def rate(value: object, *, what: str = "tax rate") -> Decimal:

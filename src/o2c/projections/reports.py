@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from o2c.domain.ledger_account import DEBIT_NORMAL
+from o2c.domain.money import plain
 from o2c.domain.opportunity import OPEN_STAGES
 from o2c.projections.models import QTY_SCALE
 
@@ -29,7 +30,7 @@ def _money(app: O2C, minor: int | None) -> Decimal:
 
 
 def _qty(milli: int | None) -> Decimal:
-    return Decimal(int(milli or 0)).scaleb(-QTY_SCALE).normalize() + 0
+    return plain(Decimal(int(milli or 0)).scaleb(-QTY_SCALE))
 
 
 def _rows(app: O2C, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

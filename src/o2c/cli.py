@@ -1,0 +1,300 @@
+"""The ``o2c`` command line: demo, reports, projections, serving, tokens, audit, export.
+
+Exit status: 0 success, 1 a check failed, 2 bad usage or input (one-line reason).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import signal
+import sys
+import threading
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from o2c.application import O2C
+from o2c.bootstrap import build_app
+from o2c.config import Settings
+from o2c.domain.errors import O2CError
+
+cli = typer.Typer(help="o2c: order to cash on one immutable log.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+projections_cli = typer.Typer(help="Read models: follow, rebuild, status.",
+                              no_args_is_help=True)
+audit_cli = typer.Typer(help="Audit the log.", no_args_is_help=True)
+export_cli = typer.Typer(help="Export the books.", no_args_is_help=True)
+tokens_cli = typer.Typer(help="API bearer tokens.", no_args_is_help=True)
+cli.add_typer(projections_cli, name="projections")
+cli.add_typer(audit_cli, name="audit")
+cli.add_typer(export_cli, name="export")
+cli.add_typer(tokens_cli, name="tokens")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Prints a one-line reason to stderr and returns the exit to raise."""
+    sys.stderr.write(f"o2c: {message}\n")
+    return typer.Exit(code)
+
+
+def open_app() -> O2C:
+    """The application on the configured store, or exit 2 with the reason."""
+    try:
+        return build_app(Settings())
+    except (ValueError, OSError) as error:
+        raise fail(f"cannot open the store: {str(error).splitlines()[0]}") from None
+    except Exception as error:
+        raise fail(f"cannot open the store: {type(error).__name__}: "
+                   f"{str(error).splitlines()[0] if str(error) else ''}") from None
+
+
+# Rendering ---------------------------------------------------------------------------
+
+class Format(str, Enum):
+    """How a report is printed."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class ReportName(str, Enum):
+    """The reports."""
+
+    pipeline = "pipeline"
+    inventory = "inventory"
+    trial_balance = "trial-balance"
+    ar_aging = "ar-aging"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def report_rows(name: ReportName, report: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+    """The report's main rows, and a one-line footer."""
+    if name is ReportName.pipeline:
+        rows = [*report["stages"], {"stage": "won", **report["won"], "weighted_amount": ""},
+                {"stage": "lost", **report["lost"], "weighted_amount": ""}]
+        leads = report["leads"]
+        footer = (f"win rate {report['win_rate'] * 100:.1f}% · leads {leads['total']}: "
+                  f"{leads['converted']} converted, {leads['disqualified']} disqualified, "
+                  f"{leads['open']} open · lead conversion "
+                  f"{report['lead_conversion_rate'] * 100:.1f}%")
+        return rows, footer
+    if name is ReportName.inventory:
+        return report["items"], f"total value {report['total_value']}"
+    if name is ReportName.trial_balance:
+        rows = [{k: v for k, v in r.items() if k != "normal_balance"} for r in report["accounts"]]
+        t = report["totals"]
+        when = " ".join(f"{k} {report[k]}" for k in ("as_of", "known_at") if report[k])
+        return rows, (f"totals: debit {t['debit']} credit {t['credit']} balance {t['balance']}"
+                      + (f" ({when})" if when else ""))
+    rows = report["invoices"]
+    buckets = ", ".join(f"{b['bucket']} {b['amount']}" for b in report["buckets"])
+    return rows, f"as of {report['as_of']}: {buckets} · total open {report['total_open']}"
+
+
+def print_report(name: ReportName, report: dict[str, Any], fmt: Format) -> None:
+    """Prints a report as a table, JSON or CSV."""
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(_plain(report), indent=2) + "\n")
+        return
+    rows, footer = report_rows(name, report)
+    if fmt is Format.csv:
+        buffer = io.StringIO()
+        if rows:
+            writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(_plain(rows))
+        sys.stdout.write(buffer.getvalue())
+        return
+    table = Table(title=name.value.replace("-", " ").title(), caption=footer)
+    columns = list(rows[0]) if rows else ["(no rows)"]
+    for column in columns:
+        numeric = bool(rows) and isinstance(rows[0].get(column), (Decimal, int))
+        table.add_column(column.replace("_", " "), justify="right" if numeric else "left")
+    for row in rows:
+        table.add_row(*(str(row.get(c, "")) for c in columns))
+    out.print(table)
+
+
+def compute_report(app: O2C, name: ReportName, as_of: date | None = None,
+                   known_at: datetime | None = None) -> dict[str, Any]:
+    """Brings the read models up to date and computes one report."""
+    from o2c.projections import Projector, reports
+
+    Projector(app).catch_up()
+    if name is ReportName.pipeline:
+        return reports.pipeline(app)
+    if name is ReportName.inventory:
+        return reports.inventory(app)
+    if name is ReportName.trial_balance:
+        return reports.trial_balance(app, as_of=as_of, known_at=known_at)
+    return reports.ar_aging(app, as_of=as_of)
+
+
+# Commands ----------------------------------------------------------------------------
+
+@cli.command()
+def demo(reset: Annotated[bool, typer.Option(
+        "--reset", help="Erase everything in the configured store first.")] = False) -> None:
+    """Seeds the NovaTech story and prints the pipeline, inventory and trial balance."""
+    from o2c import demo as story
+
+    if reset:
+        erase_store(Settings())
+    app = open_app()
+    try:
+        story.run(app, say=lambda line: out.print(f"[dim]·[/dim] {line}"))
+    except story.DemoAlreadyRecorded as refused:
+        raise fail(str(refused)) from None
+    for name in (ReportName.pipeline, ReportName.inventory, ReportName.trial_balance):
+        print_report(name, compute_report(app, name), Format.table)
+
+
+def erase_store(settings: Settings) -> None:
+    """Deletes every o2c table (or the SQLite file) of the configured store."""
+    url = settings.database_url
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        return
+    import psycopg
+
+    from o2c.store import env_for_url
+
+    env = env_for_url(url)
+    schema = env["POSTGRES_SCHEMA"]
+    with psycopg.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+                         user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"],
+                         dbname=env["POSTGRES_DBNAME"], autocommit=True) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND "
+            "(tablename LIKE 'o2c%%' OR tablename LIKE 'rm%%')", (schema,))]
+        for table in tables:
+            conn.execute(f'DROP TABLE IF EXISTS "{schema}"."{table}" CASCADE')
+
+
+@cli.command()
+def report(
+    name: Annotated[ReportName, typer.Argument(help="Which report.")],
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Effective date (YYYY-MM-DD): postings on or before it.")] = None,
+    known_at: Annotated[str | None, typer.Option(
+        "--known-at", help="Recording time (ISO 8601): only what was recorded by then.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
+) -> None:
+    """Prints a report, optionally as of a date and as known at a time."""
+    try:
+        as_of_date = date.fromisoformat(as_of) if as_of else None
+        known = datetime.fromisoformat(known_at) if known_at else None
+    except ValueError as error:
+        raise fail(f"bad date: {error}") from None
+    if known is not None and name is not ReportName.trial_balance:
+        raise fail("--known-at applies to the trial balance")
+    app = open_app()
+    print_report(name, compute_report(app, name, as_of_date, known), fmt)
+
+
+@cli.command()
+def serve(host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+          workers: Annotated[int, typer.Option(help="Server processes.")] = 1) -> None:
+    """Runs the HTTP API (OpenAPI at /docs, spec at /openapi.json)."""
+    import uvicorn
+
+    uvicorn.run("o2c.api:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@projections_cli.command("run")
+def projections_run(interval: Annotated[float, typer.Option(
+        help="Seconds to wait when the log has nothing new.")] = 0.05) -> None:
+    """Follows the log and keeps every read model current (a worker process)."""
+    from o2c.projections import Projector
+
+    app = open_app()
+    projector = Projector(app)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    err.print(f"o2c: following the log from position {projector.position()}")
+    projector.run_forever(stop, interval)
+
+
+@projections_cli.command("rebuild")
+def projections_rebuild(names: Annotated[list[str] | None, typer.Argument(
+        help="Read models to rebuild (all when none given).")] = None) -> None:
+    """Rebuilds read models from position zero, in batches, with a progress bar."""
+    from o2c.projections import Projector
+
+    app = open_app()
+    projector = Projector(app)
+    unknown = set(names or ()) - set(projector.names())
+    if unknown:
+        raise fail(f"unknown read model(s) {', '.join(sorted(unknown))}; "
+                   f"known: {', '.join(projector.names())}")
+    head = app.db.head()
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=err) as bar:
+        task = bar.add_task("rebuilding " + ", ".join(names or projector.names()), total=head)
+        projector.rebuild(names or None,
+                          progress=lambda position, _: bar.update(task, completed=position))
+    out.print(f"rebuilt {', '.join(names or projector.names())} to position {head}")
+
+
+@projections_cli.command("status")
+def projections_status() -> None:
+    """Shows each read model's position against the log's head."""
+    from o2c.projections import Projector
+
+    table = Table("read model", "position", "head", "lag")
+    for row in Projector(open_app()).status():
+        table.add_row(str(row["name"]), str(row["position"]), str(row["head"]), str(row["lag"]))
+    out.print(table)
+
+
+@tokens_cli.command("create")
+def tokens_create(role: Annotated[str, typer.Option(help="sales, warehouse, finance, "
+                                                         "auditor or admin.")],
+                  name: Annotated[str | None, typer.Option(help="Who holds it.")] = None) -> None:
+    """Prints a new bearer token, alone on stdout."""
+    from o2c import tokens
+
+    try:
+        token = tokens.create_token(open_app(), role, name)
+    except (ValueError, O2CError) as error:
+        raise fail(str(error)) from None
+    sys.stdout.write(token + "\n")
+
+
+def main() -> None:
+    """Entry point of the ``o2c`` console script."""
+    try:
+        cli()
+    except O2CError as error:
+        sys.stderr.write(f"o2c: {error.code}: {error.message}\n")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
