@@ -40,6 +40,8 @@ cli.add_typer(export_cli, name="export")
 cli.add_typer(tokens_cli, name="tokens")
 
 out = Console(soft_wrap=True)
+if not out.is_terminal:
+    out.width = 160  # piped or captured: do not squeeze tables into 80 columns
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -285,6 +287,61 @@ def tokens_create(role: Annotated[str, typer.Option(help="sales, warehouse, fina
     except (ValueError, O2CError) as error:
         raise fail(str(error)) from None
     sys.stdout.write(token + "\n")
+
+
+@audit_cli.command("verify")
+def audit_verify(expect: Annotated[str | None, typer.Option(
+        "--expect", help="POSITION:HASH saved earlier: prove that log is a prefix of "
+                         "today's.")] = None) -> None:
+    """Checks the hash chain of the whole log; exit 1 naming the first bad event."""
+    from o2c import audit
+
+    expected: tuple[int, str] | None = None
+    if expect:
+        position, _, digest = expect.partition(":")
+        if not position.isdigit() or len(digest) != 64:
+            raise fail("--expect takes POSITION:HASH (a 64-hex-digit SHA-256)")
+        expected = (int(position), digest.lower())
+    app = open_app()
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=err) as bar:
+        task = bar.add_task("verifying the chain", total=app.db.head())
+        verdict = audit.verify(app, progress=lambda p: bar.update(task, completed=p),
+                               expect=expected)
+    if not verdict.ok:
+        sys.stdout.write(f"BROKEN at position {verdict.first_bad_position}: {verdict.reason}\n"
+                         f"{verdict.count} events verified before it\n")
+        raise typer.Exit(1)
+    sys.stdout.write(f"OK {verdict.count} events, head position {verdict.head_position}, "
+                     f"head hash {verdict.head_hash}\n")
+
+
+@audit_cli.command("history")
+def audit_history(aggregate_id: Annotated[str, typer.Argument(
+        help="The aggregate's id (a SKU or account code works too).")],
+                  fmt: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
+    """Every event of one aggregate, in order, with position, time, actor and key."""
+    from o2c import audit
+    from o2c.domain.ledger_account import LedgerAccount
+    from o2c.domain.stock_item import StockItem
+
+    app = open_app()
+    steps = audit.history(app, aggregate_id)
+    for derived in (StockItem.create_id(aggregate_id.upper()),
+                    LedgerAccount.create_id(aggregate_id)):
+        steps = steps or audit.history(app, str(derived))
+    if not steps:
+        raise fail(f"no events for {aggregate_id!r}")
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(_plain(steps), indent=2, default=str) + "\n")
+        return
+    table = Table("position", "version", "event", "recorded at", "actor", "key", "data",
+                  title=f"History of {aggregate_id}", caption="--format json for every field")
+    for step in steps:
+        table.add_row(str(step["position"]), str(step["version"]), step["event"],
+                      step["recorded_at"], step["actor"], step["idempotency_key"] or "",
+                      json.dumps(_plain(step["data"]), default=str)[:60])
+    out.print(table)
 
 
 def main() -> None:

@@ -104,6 +104,36 @@ _EXTRA_TABLES = (
 )
 
 
+def _sqlite_guards(events_table: str) -> list[str]:
+    """Triggers that make the log append-only on SQLite."""
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, 'o2c: the log is append-only ({verb} refused)'); END"
+        for table in (events_table, META_TABLE) for verb in ("UPDATE", "DELETE")
+    ]
+
+
+def _postgres_guards(schema: str, events_table: str) -> list[str]:
+    """A trigger function and triggers that make the log append-only on PostgreSQL."""
+    function = f'"{schema}".o2c_refuse_change'
+    statements = [
+        f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN RAISE EXCEPTION 'o2c: the log is append-only (% refused on %)', TG_OP, "
+        "TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; END $$",
+    ]
+    for table in (events_table, META_TABLE):
+        qualified = f'"{schema}"."{table}"'
+        for verb, level in (("UPDATE", "ROW"), ("DELETE", "ROW"), ("TRUNCATE", "STATEMENT")):
+            name = f"{table}_no_{verb.lower()}"
+            statements.append(
+                f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '{name}' "
+                f"AND tgrelid = '{qualified}'::regclass) THEN CREATE TRIGGER {name} "
+                f"BEFORE {verb} ON {qualified} FOR EACH {level} EXECUTE FUNCTION {function}(); "
+                "END IF; END $$")
+        statements.append(f"REVOKE UPDATE, DELETE, TRUNCATE ON {qualified} FROM PUBLIC")
+    return statements
+
+
 class _Extras:
     """The writes both recorders add to the events' transaction."""
 
@@ -141,7 +171,8 @@ class O2CSQLiteRecorder(_Extras, SQLiteApplicationRecorder):
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(),
-                *(sql.format(s="") for sql in _EXTRA_TABLES)]
+                *(sql.format(s="") for sql in _EXTRA_TABLES),
+                *_sqlite_guards(self.events_table_name)]
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> Sequence[int] | None:
@@ -161,8 +192,9 @@ class O2CPostgresRecorder(_Extras, PostgresApplicationRecorder):
         self.prefix = f'"{self.datastore.schema}".'
         from psycopg.sql import SQL
 
-        for sql in _EXTRA_TABLES:
-            self.sql_create_statements.append(SQL(sql.format(s=self.prefix)))  # type: ignore[arg-type]
+        for sql in (*(t.format(s=self.prefix) for t in _EXTRA_TABLES),
+                    *_postgres_guards(self.datastore.schema, self.events_table_name)):
+            self.sql_create_statements.append(SQL(sql))  # type: ignore[arg-type]
 
     def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                                        **kwargs: Any) -> Sequence[int] | None:

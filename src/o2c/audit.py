@@ -1,0 +1,142 @@
+"""Audit: verify the hash chain of the log, and read one aggregate's history.
+
+``verify`` streams the log in position order, in pages, recomputing each
+event's chained hash from its stored content and its audit record; it names
+the first event that was edited, deleted, inserted or reordered. Memory stays
+bounded whatever the log's length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+
+from o2c.store import GENESIS, META_TABLE, event_hash
+
+if TYPE_CHECKING:
+    from o2c.application import O2C
+
+PAGE = 5000
+
+
+@dataclass
+class Verdict:
+    """The result of checking the chain."""
+
+    ok: bool
+    count: int
+    head_position: int
+    head_hash: str
+    first_bad_position: int | None = None
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The verdict as plain values."""
+        return asdict(self)
+
+
+def _position_column(app: O2C) -> str:
+    return "notification_id" if app.db.postgres else "rowid"
+
+
+def _pages(app: O2C) -> Iterator[list[tuple[Any, ...]]]:
+    """Pages of (position, event row or None, meta row or None), merged by position."""
+    pos_col, after = _position_column(app), 0
+    events_table, meta_table = app.db.events_table, app.db.table(META_TABLE)
+    while True:
+        with app.db.transaction(write=False) as cur:
+            events = cur.execute(
+                f"SELECT {pos_col}, originator_id, originator_version, topic, state "
+                f"FROM {events_table} WHERE {pos_col} > ? ORDER BY {pos_col} LIMIT ?",
+                (after, PAGE)).fetchall()
+            last = events[-1][0] if len(events) == PAGE else None
+            bound, params = ("AND notification_id <= ?", (after, last)) if last else ("", (after,))
+            metas = cur.execute(
+                f"SELECT notification_id, actor, idempotency_key, recorded_at, hash "
+                f"FROM {meta_table} WHERE notification_id > ? {bound} ORDER BY notification_id",
+                params).fetchall()
+        by_event = {int(e[0]): e for e in events}
+        by_meta = {int(m[0]): m for m in metas}
+        positions = sorted(by_event.keys() | by_meta.keys())
+        if not positions:
+            return
+        yield [(p, by_event.get(p), by_meta.get(p)) for p in positions]
+        if last is None:
+            return
+        after = int(last)
+
+
+def verify(app: O2C, progress: Callable[[int], None] | None = None,
+           expect: tuple[int, str] | None = None) -> Verdict:
+    """Recomputes the chain; names the first bad event, or returns the head hash.
+
+    ``expect`` is a (position, hash) an auditor saved earlier: the verdict also
+    fails unless today's log has that hash at that position (the saved log is
+    a prefix of today's).
+    """
+    previous, count, head = GENESIS, 0, 0
+    expectation_met = expect is None
+    for page in _pages(app):
+        for position, event, meta in page:
+            if event is None:
+                return Verdict(False, count, head, previous, position,
+                               f"event at position {position} was deleted")
+            if meta is None:
+                return Verdict(False, count, head, previous, position,
+                               f"event at position {position} has no audit record: "
+                               "it was inserted outside o2c")
+            _, oid, version, topic, state = event
+            _, actor, key, recorded_at, stored_hash = meta
+            expected = event_hash(previous, position, oid, int(version), topic, bytes(state),
+                                  actor, key, recorded_at)
+            if expected != stored_hash:
+                return Verdict(False, count, head, previous, position,
+                               f"event at position {position} does not match its hash: it, "
+                               "or its audit record, was edited, or events were reordered")
+            previous, head = stored_hash, position
+            count += 1
+            if expect is not None and position == expect[0]:
+                expectation_met = stored_hash == expect[1]
+                if not expectation_met:
+                    return Verdict(False, count, head, previous, position,
+                                   f"the saved head hash at position {position} differs: "
+                                   "the log seen then is not a prefix of today's")
+        if progress is not None:
+            progress(head)
+    if not expectation_met:
+        assert expect is not None
+        return Verdict(False, count, head, previous, expect[0],
+                       f"the saved head position {expect[0]} is not in today's log")
+    return Verdict(True, count, head, previous)
+
+
+def history(app: O2C, aggregate_id: str) -> list[dict[str, Any]]:
+    """Every event of one aggregate, in order, with its position, time, actor and key."""
+    try:
+        uid = UUID(str(aggregate_id))
+    except ValueError:
+        return []
+    pos_col = _position_column(app)
+    oid: Any = uid if app.db.postgres else uid.hex
+    with app.db.transaction(write=False) as cur:
+        rows = cur.execute(
+            f"SELECT e.{pos_col}, e.originator_version, e.topic, e.state, m.actor, "
+            f"m.idempotency_key, m.recorded_at, m.hash FROM {app.db.events_table} e "
+            f"JOIN {app.db.table(META_TABLE)} m ON m.notification_id = e.{pos_col} "
+            f"WHERE e.originator_id = ? ORDER BY e.originator_version", (oid,)).fetchall()
+    steps = []
+    for position, version, topic, state, actor, key, recorded_at, digest in rows:
+        event = app.mapper.to_domain_event(StoredEvent(
+            originator_id=uid, originator_version=int(version), topic=topic,
+            state=bytes(state)))
+        data = {k: v for k, v in event.__dict__.items()
+                if k not in ("originator_id", "originator_version", "timestamp",
+                             "originator_topic")}
+        steps.append({"position": int(position), "version": int(version),
+                      "event": topic.rsplit(":", 1)[-1], "recorded_at": recorded_at,
+                      "actor": actor, "idempotency_key": key, "hash": digest, "data": data})
+    return steps
