@@ -27,6 +27,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcodin
 
 from o2c.config import Settings
 from o2c.domain import ledger_account as chart
+from o2c.domain.accounting_period import AccountingPeriods
 from o2c.domain.customer import Customer
 from o2c.domain.errors import (
     AlreadyExistsError,
@@ -231,12 +232,27 @@ class O2C(Application[UUID]):
             found[code] = self._account_types[code]
         return found
 
+    def periods(self) -> AccountingPeriods | None:
+        """How far the books are closed (None until a period is first closed)."""
+        try:
+            found = self.repository.get(AccountingPeriods.create_id())
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(found, AccountingPeriods)
+        return found
+
+    def _check_period_open(self, day: date) -> None:
+        periods = self.periods()
+        if periods is not None:
+            periods.check_open(day)
+
     def _entry(self, lines: list[dict[str, Any]], *, when: date, memo: str, cause: str,
                source: Aggregate) -> list[JournalEntry]:
         """The journal entry a business event causes (none when every amount is zero)."""
         lines = [line for line in lines if line.get("debit") or line.get("credit")]
         if not lines:
             return []
+        self._check_period_open(when)
         return [JournalEntry.post(
             date=when, memo=memo, lines=lines,
             accounts=self.account_types(line["account"] for line in lines),
@@ -264,9 +280,34 @@ class O2C(Application[UUID]):
                 date=ctx.business_date() if date is None else date, memo=memo, lines=lines,
                 accounts=self.account_types(c for c in codes if isinstance(c, str)),
                 places=self.places)
+            self._check_period_open(entry.date)
             return Result(str(entry.id), entry.version), [entry]
         return self._run(ctx, "post_journal_entry",
                          {"memo": memo, "lines": list(lines), "date": date}, action)
+
+    def reverse_journal_entry(self, ctx: Context, entry_id: object, memo: object = None,
+                              date: object = None) -> Result:
+        """Undoes an entry by posting its mirror image in an open period."""
+        def action() -> tuple[Result, list[Aggregate]]:
+            original = self.journal_entry(entry_id)
+            self._check_version(ctx, original)
+            reversal = original.reversal(
+                date=ctx.business_date() if date is None else date,
+                memo=memo or f"Reversal of {original.memo}", places=self.places)
+            self._check_period_open(reversal.date)
+            return (Result(str(reversal.id), reversal.version,
+                           extra={"reverses": str(original.id)}), [original, reversal])
+        return self._run(ctx, "reverse_journal_entry",
+                         {"id": entry_id, "memo": memo, "date": date}, action)
+
+    def close_period(self, ctx: Context, through: object, note: object = "") -> Result:
+        """Closes the books through a date: later postings dated in it are refused."""
+        def action() -> tuple[Result, list[Aggregate]]:
+            periods = self.periods() or AccountingPeriods()
+            periods.close(through, note)
+            return (Result(str(periods.id), periods.version,
+                           extra={"closed_through": str(periods.closed_through)}), [periods])
+        return self._run(ctx, "close_period", {"through": through, "note": note}, action)
 
     # CRM ---------------------------------------------------------------------------
 
@@ -526,6 +567,26 @@ class O2C(Application[UUID]):
                     [order, *entry])
         return self._run(ctx, "pay_order",
                          {"id": order_id, "amount": amount, "reference": reference}, action)
+
+    def credit_invoice(self, ctx: Context, order_id: object, invoice_number: object,
+                       reason: object) -> Result:
+        """Issues a credit note for an unpaid invoice, reversing its postings."""
+        def action() -> tuple[Result, list[Aggregate]]:
+            order = self._order(ctx, order_id)
+            when = ctx.business_date()
+            invoice = order.credit(invoice_number, reason, when)
+            number = "CN-" + invoice["invoice_number"].removeprefix("INV-")
+            entry = self._entry(
+                [{"account": chart.REVENUE, "debit": invoice["net"]},
+                 {"account": chart.TAX_PAYABLE, "debit": invoice["tax"]},
+                 {"account": chart.RECEIVABLE, "credit": invoice["total"]}],
+                when=when, memo=f"Credit note {number} for {invoice['invoice_number']}",
+                cause="SalesOrder.InvoiceCredited", source=order)
+            return (Result(str(order.id), order.version,
+                           extra={"credit_note_number": number,
+                                  "total": str(invoice["total"])}), [order, *entry])
+        return self._run(ctx, "credit_invoice", {"id": order_id, "invoice": invoice_number,
+                                                 "reason": reason}, action)
 
     def cancel_order(self, ctx: Context, order_id: object, reason: object) -> Result:
         """Cancels an unshipped order and releases its reservations."""

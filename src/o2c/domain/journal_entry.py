@@ -17,7 +17,12 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from o2c.domain import money, values
-from o2c.domain.errors import InvalidInputError, UnbalancedEntryError, UnknownReferenceError
+from o2c.domain.errors import (
+    InvalidInputError,
+    InvalidStateError,
+    UnbalancedEntryError,
+    UnknownReferenceError,
+)
 from o2c.domain.money import ZERO
 
 MAX_LINES = 200
@@ -44,6 +49,12 @@ class JournalEntry(Aggregate):
         source_version: int | None
         reverses: UUID | None
 
+    class Reversed(Aggregate.Event):
+        """This entry was undone by the reversing entry ``by`` (it stays in the books)."""
+
+        class_version = 1
+        by: UUID
+
     @event(Posted)
     def __init__(self, date: date, memo: str, lines: list[Posting], cause: str,
                  source_id: UUID | None, source_version: int | None,
@@ -55,6 +66,7 @@ class JournalEntry(Aggregate):
         self.source_id = source_id
         self.source_version = source_version
         self.reverses = reverses
+        self.reversed_by: UUID | None = None
 
     @classmethod
     def post(cls, *, date: object, memo: object, lines: Iterable[Mapping[str, object]],
@@ -69,6 +81,27 @@ class JournalEntry(Aggregate):
             cause=cause, source_id=source_id, source_version=source_version,
             reverses=reverses,
         )
+
+    def reversal(self, *, date: object, memo: object, places: int = 2) -> JournalEntry:
+        """A new entry with every debit and credit swapped; marks this one reversed."""
+        if self.reversed_by is not None:
+            raise InvalidStateError(f"entry {self.id} was already reversed by {self.reversed_by}")
+        if self.reverses is not None:
+            raise InvalidStateError(f"entry {self.id} is itself a reversal; post a new entry")
+        swapped = [{"account": line["account"],
+                    **({"debit": line["credit"]} if line["credit"] else {"credit": line["debit"]})}
+                   for line in self.lines]
+        entry = JournalEntry.post(date=date, memo=memo, lines=swapped,
+                                  accounts={line["account"]: "" for line in self.lines},
+                                  cause="JournalEntry.Reversed", source_id=self.id,
+                                  source_version=self.version + 1, reverses=self.id,
+                                  places=places)
+        self._reversed(by=entry.id)
+        return entry
+
+    @event(Reversed)
+    def _reversed(self, by: UUID) -> None:
+        self.reversed_by = by
 
     @property
     def total(self) -> Decimal:

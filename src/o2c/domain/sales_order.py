@@ -123,6 +123,19 @@ class SalesOrder(Aggregate):
         received_on: date
         allocations: list[Line]
 
+    class InvoiceCredited(Aggregate.Event):
+        """An unpaid invoice was reversed by a credit note; its goods await a new invoice."""
+
+        class_version = 1
+        invoice_number: str
+        credit_note_number: str
+        lines: list[Line]
+        net: Decimal
+        tax: Decimal
+        total: Decimal
+        credited_on: date
+        reason: str
+
     class Cancelled(Aggregate.Event):
         """The order was cancelled before anything shipped; reservations released."""
 
@@ -181,11 +194,12 @@ class SalesOrder(Aggregate):
     @property
     def invoiced_total(self) -> Decimal:
         """Everything invoiced, tax included."""
-        return sum((invoice["total"] for invoice in self.invoices), ZERO)
+        return sum((invoice["total"] for invoice in self.invoices if not invoice["credited"]),
+                   ZERO)
 
     @property
     def open_balance(self) -> Decimal:
-        """Invoiced and not yet paid."""
+        """Invoiced and not yet paid (credited invoices are closed)."""
         return self.invoiced_total - self.paid
 
     @property
@@ -286,7 +300,9 @@ class SalesOrder(Aggregate):
             self.invoiced[line["sku"]] += line["quantity"]
         self.invoices.append({"invoice_number": invoice_number, "net": net, "tax": tax,
                               "total": total, "paid": ZERO, "issued_on": issued_on,
-                              "due_on": due_on})
+                              "due_on": due_on, "credited": False,
+                              "lines": [{"sku": x["sku"], "quantity": x["quantity"]}
+                                        for x in lines]})
 
     def pay(self, amount: object, reference: object, received_on: date) -> list[Line]:
         """Applies a payment to the open invoices, oldest first; refuses overpayment."""
@@ -299,6 +315,8 @@ class SalesOrder(Aggregate):
                                    f"{self.open_balance} is invoiced and open")
         allocations, left = [], paid
         for invoice in self.invoices:
+            if invoice["credited"]:
+                continue
             share = min(left, invoice["total"] - invoice["paid"])
             if share:
                 allocations.append({"invoice_number": invoice["invoice_number"], "amount": share})
@@ -314,6 +332,34 @@ class SalesOrder(Aggregate):
         by_number = {invoice["invoice_number"]: invoice for invoice in self.invoices}
         for allocation in allocations:
             by_number[allocation["invoice_number"]]["paid"] += allocation["amount"]
+
+    def credit(self, invoice_number: object, reason: object, credited_on: date) -> Invoice:
+        """Issues a credit note reversing a whole unpaid invoice; returns that invoice."""
+        why = values.text(reason, "reason", max_length=values.MAX_LONG_TEXT)
+        invoice = next((i for i in self.invoices if i["invoice_number"] == invoice_number), None)
+        if invoice is None:
+            raise InvalidInputError(f"order {self.number} has no invoice {invoice_number!r}")
+        if invoice["credited"]:
+            raise InvalidStateError(f"invoice {invoice_number} was already credited")
+        if invoice["paid"]:
+            raise InvalidStateError(f"invoice {invoice_number} is partly paid "
+                                    f"({invoice['paid']}); refund before crediting")
+        self._invoice_credited(
+            invoice_number=invoice["invoice_number"],
+            credit_note_number="CN-" + invoice["invoice_number"].removeprefix("INV-"),
+            lines=invoice["lines"], net=invoice["net"], tax=invoice["tax"],
+            total=invoice["total"], credited_on=credited_on, reason=why)
+        return invoice
+
+    @event(InvoiceCredited)
+    def _invoice_credited(self, invoice_number: str, credit_note_number: str,
+                          lines: list[Line], net: Decimal, tax: Decimal, total: Decimal,
+                          credited_on: date, reason: str) -> None:
+        for invoice in self.invoices:
+            if invoice["invoice_number"] == invoice_number:
+                invoice["credited"] = True
+        for line in lines:
+            self.invoiced[line["sku"]] -= line["quantity"]
 
     def cancel(self, reason: object) -> None:
         """Cancels an order that has not shipped; the caller releases its reservations."""

@@ -277,13 +277,21 @@ class Receivables(ReadModel):
         Table("rm_ar_orders", ("order_id",), ("order_id TEXT", "customer_id TEXT")),
         Table("rm_invoices", ("invoice_number",), (
             "invoice_number TEXT", "order_id TEXT", "customer_id TEXT", "issued_on TEXT",
-            "due_on TEXT", "total BIGINT", "paid BIGINT")),
+            "due_on TEXT", "total BIGINT", "paid BIGINT", "credited BIGINT")),
     )
 
     def register(self) -> None:
         self.on(SalesOrder.Placed, self._placed)
         self.on(SalesOrder.Invoiced, self._invoiced)
         self.on(SalesOrder.PaymentReceived, self._paid)
+        self.on(SalesOrder.InvoiceCredited, self._credited)
+
+    def _credited(self, e: Envelope, rows: Rows) -> None:
+        event: Any = e.event
+        invoice = rows.get("rm_invoices", (event.invoice_number,))
+        assert invoice is not None
+        invoice["credited"] = self.minor(event.total)
+        rows.put("rm_invoices", (event.invoice_number,), invoice)
 
     def _placed(self, e: Envelope, rows: Rows) -> None:
         event: Any = e.event
@@ -297,7 +305,8 @@ class Receivables(ReadModel):
         rows.put("rm_invoices", (event.invoice_number,), {
             "invoice_number": event.invoice_number, "order_id": _id(e),
             "customer_id": order["customer_id"], "issued_on": event.issued_on.isoformat(),
-            "due_on": event.due_on.isoformat(), "total": self.minor(event.total), "paid": 0})
+            "due_on": event.due_on.isoformat(), "total": self.minor(event.total), "paid": 0,
+            "credited": 0})
 
     def _paid(self, e: Envelope, rows: Rows) -> None:
         event: Any = e.event
@@ -333,6 +342,10 @@ class OrderStatus(ReadModel):
             invoiced=self.minor(e.event.total)))  # type: ignore[attr-defined]
         self.on(SalesOrder.PaymentReceived, lambda e, r: self._update(
             e, r, paid=self.minor(e.event.amount)))  # type: ignore[attr-defined]
+        self.on(SalesOrder.InvoiceCredited, lambda e, r: self._update(
+            e, r, invoiced_qty=-sum(self.milli(x["quantity"])
+                                    for x in e.event.lines),  # type: ignore[attr-defined]
+            invoiced=-self.minor(e.event.total)))  # type: ignore[attr-defined]
         self.on(SalesOrder.Cancelled, lambda e, r: self._update(e, r, cancelled=1))
 
     def _placed(self, e: Envelope, rows: Rows) -> None:

@@ -137,8 +137,9 @@ def ar_aging(app: O2C, as_of: date | None = None) -> dict[str, Any]:
     invoices, buckets = [], {name: {"bucket": name, "count": 0, "amount": _money(app, 0)}
                              for name, _, _ in AGING_BUCKETS}
     for number, order_id, customer_id, issued_on, due_on, total, paid in _rows(
-            app, f"SELECT invoice_number, order_id, customer_id, issued_on, due_on, total, paid "
-                 f"FROM {app.db.table('rm_invoices')} WHERE total > paid AND issued_on <= ? "
+            app, f"SELECT invoice_number, order_id, customer_id, issued_on, due_on, total, "
+                 f"paid + credited FROM {app.db.table('rm_invoices')} "
+                 "WHERE total > paid + credited AND issued_on <= ? "
                  "ORDER BY due_on, invoice_number", (day.isoformat(),)):
         overdue = (day - date.fromisoformat(due_on)).days
         bucket = next(name for name, low, high in AGING_BUCKETS
