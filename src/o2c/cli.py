@@ -344,6 +344,73 @@ def audit_history(aggregate_id: Annotated[str, typer.Argument(
     out.print(table)
 
 
+@export_cli.command("beancount")
+def export_beancount(output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="File to write (standard output when omitted).")] = None) -> None:
+    """Writes the ledger as a beancount journal (one transaction per journal entry)."""
+    from o2c.export import beancount
+
+    app = open_app()
+    if output is None:
+        for line in beancount(app):
+            sys.stdout.write(line + "\n")
+        return
+    with output.open("w", encoding="utf-8") as handle:
+        for line in beancount(app):
+            handle.write(line + "\n")
+    err.print(f"wrote {output}")
+
+
+periods_cli = typer.Typer(help="Accounting periods.", no_args_is_help=True)
+cli.add_typer(periods_cli, name="periods")
+
+
+@periods_cli.command("close")
+def periods_close(through: Annotated[str, typer.Option(help="Close every period through "
+                                                              "this date (YYYY-MM-DD).")],
+                  note: Annotated[str, typer.Option(help="Why, or by whom.")] = "") -> None:
+    """Closes the books through a date: postings dated in it are then refused."""
+    from o2c.application import Context
+
+    result = open_app().close_period(Context(actor="cli"), through, note)
+    out.print(f"books closed through {result.extra['closed_through']}")
+
+
+journal_cli = typer.Typer(help="Journal entries.", no_args_is_help=True)
+cli.add_typer(journal_cli, name="journal")
+
+
+@journal_cli.command("post")
+def journal_post(memo: Annotated[str, typer.Option(help="What the entry is for.")],
+                 line: Annotated[list[str], typer.Option(
+                     help="ACCOUNT:debit:AMOUNT or ACCOUNT:credit:AMOUNT (repeat).")],
+                 date: Annotated[str | None, typer.Option(
+                     help="Effective date (YYYY-MM-DD); today when omitted.")] = None) -> None:
+    """Posts a manual journal entry (it must balance)."""
+    from o2c.application import Context
+
+    lines = []
+    for spec in line:
+        account, side, amount = (spec.split(":") + ["", ""])[:3]
+        if side not in ("debit", "credit"):
+            raise fail(f"bad --line {spec!r}: use ACCOUNT:debit:AMOUNT or ACCOUNT:credit:AMOUNT")
+        lines.append({"account": account, side: amount})
+    result = open_app().post_journal_entry(Context(actor="cli"), memo, lines, date)
+    out.print(f"posted entry {result.id} at position {result.position}")
+
+
+@journal_cli.command("reverse")
+def journal_reverse(entry_id: Annotated[str, typer.Argument(help="The entry to undo.")],
+                    date: Annotated[str | None, typer.Option(
+                        help="Effective date of the reversal; today when omitted.")] = None
+                    ) -> None:
+    """Reverses a journal entry in an open period."""
+    from o2c.application import Context
+
+    result = open_app().reverse_journal_entry(Context(actor="cli"), entry_id, date=date)
+    out.print(f"posted reversal {result.id} at position {result.position}")
+
+
 def main() -> None:
     """Entry point of the ``o2c`` console script."""
     try:

@@ -1,0 +1,76 @@
+"""Exports of the books: the general ledger as a beancount journal.
+
+One beancount transaction per journal entry, dated with its effective date,
+carrying the o2c entry id as a link (``^je-<id>``) and the business event that
+caused it as metadata, so ``bean-check`` can verify the books independently
+and any line can be traced back to the log.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from o2c.application import O2C
+
+_ROOTS = {"asset": "Assets", "liability": "Liabilities", "equity": "Equity",
+          "revenue": "Income", "expense": "Expenses"}
+
+
+def account_name(code: str, name: str, kind: str) -> str:
+    """A beancount account name, e.g. ``Assets:1100-Accounts-Receivable``."""
+    words = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")
+    return f"{_ROOTS[kind]}:{re.sub(r'[^A-Za-z0-9-]', '', code)}-{words}"
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def beancount(app: O2C) -> Iterator[str]:
+    """The journal, line by line, from the projected postings (caught up first)."""
+    from o2c.projections import Projector
+
+    Projector(app, names=["trial_balance"]).catch_up()
+    currency, places = app.settings.currency, app.places
+    t = app.db.table
+    with app.db.transaction(write=False) as cur:
+        accounts = {code: account_name(code, name, kind) for code, name, kind in cur.execute(
+            f"SELECT code, name, type FROM {t('rm_accounts')} ORDER BY code").fetchall()}
+        first = cur.execute(f"SELECT MIN(effective_date) FROM {t('rm_postings')}").fetchone()
+    opened = (first[0] if first and first[0] else "1970-01-01")
+    yield f'option "title" "o2c general ledger"'
+    yield f'option "operating_currency" "{currency}"'
+    yield ""
+    for code, name in accounts.items():
+        yield f"{opened} open {name} {currency}"
+    yield ""
+    entry: str | None = None
+    after = (0, 0)
+    while True:
+        with app.db.transaction(write=False) as cur:
+            rows = cur.execute(
+                f"SELECT position, line_no, entry_id, account, effective_date, debit, credit, "
+                f"cause, source_id, memo FROM {t('rm_postings')} "
+                "WHERE position > ? OR (position = ? AND line_no > ?) "
+                "ORDER BY position, line_no LIMIT 5000", (after[0], after[0], after[1])
+            ).fetchall()
+        if not rows:
+            break
+        for position, line_no, entry_id, account, day, debit, credit, cause, source, memo in rows:
+            if entry_id != entry:
+                if entry is not None:
+                    yield ""
+                entry = entry_id
+                yield f"{day} * {_quote(memo or cause)} ^je-{entry_id}"
+                yield f"  cause: {_quote(cause)}"
+                yield f"  position: {_quote(str(position))}"
+                if source:
+                    yield f"  source: {_quote(source)}"
+            amount = Decimal(int(debit) - int(credit)).scaleb(-places)
+            yield f"  {accounts[account]}  {amount:.{places}f} {currency}"
+            after = (int(position), int(line_no))
+    yield ""
