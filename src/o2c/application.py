@@ -10,6 +10,7 @@ load a bounded number of times, then refused with ``ConcurrencyError``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import random
@@ -212,10 +213,8 @@ class O2C(Application[UUID]):
                    for code, name, kind in chart.DEFAULT_CHART
                    if LedgerAccount.create_id(code) not in self.repository]
         if missing:
-            try:
+            with contextlib.suppress(IntegrityError):  # another process just opened it
                 self.save(*missing, o2c=CommandRecord(actor="system", command="open_chart"))
-            except IntegrityError:
-                pass  # another process opened it at the same moment
 
     def account_types(self, codes: Iterable[str]) -> dict[str, str]:
         """The type of each known account among ``codes`` (cached: accounts never change)."""
@@ -260,7 +259,7 @@ class O2C(Application[UUID]):
             places=self.places)]
 
     def open_ledger_account(self, ctx: Context, code: object, name: object,
-                            type: object) -> Result:  # noqa: A002 - the contract's field name
+                            type: object) -> Result:
         """Adds an account to the chart of accounts."""
         def action() -> tuple[Result, list[Aggregate]]:
             account = LedgerAccount.open(code, name, type)

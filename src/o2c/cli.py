@@ -11,9 +11,11 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,6 +53,15 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+@contextmanager
+def refused() -> Iterator[None]:
+    """Turns a refused command into exit 2 with its one-line reason."""
+    try:
+        yield
+    except O2CError as error:
+        raise fail(f"{error.code}: {error.message}") from None
+
+
 def open_app() -> O2C:
     """The application on the configured store, or exit 2 with the reason."""
     try:
@@ -64,7 +75,7 @@ def open_app() -> O2C:
 
 # Rendering ---------------------------------------------------------------------------
 
-class Format(str, Enum):
+class Format(StrEnum):
     """How a report is printed."""
 
     table = "table"
@@ -72,7 +83,7 @@ class Format(str, Enum):
     csv = "csv"
 
 
-class ReportName(str, Enum):
+class ReportName(StrEnum):
     """The reports."""
 
     pipeline = "pipeline"
@@ -372,7 +383,8 @@ def periods_close(through: Annotated[str, typer.Option(help="Close every period 
     """Closes the books through a date: postings dated in it are then refused."""
     from o2c.application import Context
 
-    result = open_app().close_period(Context(actor="cli"), through, note)
+    with refused():
+        result = open_app().close_period(Context(actor="cli"), through, note)
     out.print(f"books closed through {result.extra['closed_through']}")
 
 
@@ -391,11 +403,12 @@ def journal_post(memo: Annotated[str, typer.Option(help="What the entry is for."
 
     lines = []
     for spec in line:
-        account, side, amount = (spec.split(":") + ["", ""])[:3]
+        account, side, amount = [*spec.split(":"), "", ""][:3]
         if side not in ("debit", "credit"):
             raise fail(f"bad --line {spec!r}: use ACCOUNT:debit:AMOUNT or ACCOUNT:credit:AMOUNT")
         lines.append({"account": account, side: amount})
-    result = open_app().post_journal_entry(Context(actor="cli"), memo, lines, date)
+    with refused():
+        result = open_app().post_journal_entry(Context(actor="cli"), memo, lines, date)
     out.print(f"posted entry {result.id} at position {result.position}")
 
 
@@ -407,7 +420,8 @@ def journal_reverse(entry_id: Annotated[str, typer.Argument(help="The entry to u
     """Reverses a journal entry in an open period."""
     from o2c.application import Context
 
-    result = open_app().reverse_journal_entry(Context(actor="cli"), entry_id, date=date)
+    with refused():
+        result = open_app().reverse_journal_entry(Context(actor="cli"), entry_id, date=date)
     out.print(f"posted reversal {result.id} at position {result.position}")
 
 

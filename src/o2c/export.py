@@ -42,10 +42,10 @@ def beancount(app: O2C) -> Iterator[str]:
             f"SELECT code, name, type FROM {t('rm_accounts')} ORDER BY code").fetchall()}
         first = cur.execute(f"SELECT MIN(effective_date) FROM {t('rm_postings')}").fetchone()
     opened = (first[0] if first and first[0] else "1970-01-01")
-    yield f'option "title" "o2c general ledger"'
+    yield 'option "title" "o2c general ledger"'
     yield f'option "operating_currency" "{currency}"'
     yield ""
-    for code, name in accounts.items():
+    for name in accounts.values():
         yield f"{opened} open {name} {currency}"
     yield ""
     entry: str | None = None

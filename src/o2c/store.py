@@ -237,7 +237,10 @@ class Cursor:
         return _QMARK.sub("%s", sql) if self.postgres else sql
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        self.raw.execute(self._sql(sql), tuple(params))
+        if params:
+            self.raw.execute(self._sql(sql), tuple(params))
+        else:  # no placeholders to bind: a literal '%' stays a '%'
+            self.raw.execute(sql)
         return self
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -88,7 +88,7 @@ def test_two_projectors_never_count_twice(settings: Settings) -> None:
             try:
                 while not stop.is_set():
                     projector.step(limit=5)
-            except BaseException as error:  # noqa: BLE001 - reported below
+            except BaseException as error:
                 errors.append(error)
 
         threads = [threading.Thread(target=follow, args=(p,)) for p in (a, b)]
@@ -160,8 +160,6 @@ def test_as_of_and_known_at(app: O2C) -> None:
         accounts = report["accounts"]
         assert isinstance(accounts, list)
         return next(r["balance"] for r in accounts if r["code"] == "1000")
-
-    from datetime import datetime
 
     known = datetime.fromisoformat(moment.replace("Z", "+00:00"))
     assert cash(reports.trial_balance(app)) == Decimal("105.00")

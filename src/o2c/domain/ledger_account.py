@@ -65,13 +65,13 @@ class LedgerAccount(Aggregate):
         return uuid.uuid5(_NAMESPACE, "account:" + code)
 
     @event(Opened)
-    def __init__(self, code: str, name: str, type: str) -> None:  # noqa: A002 - the contract's field
+    def __init__(self, code: str, name: str, type: str) -> None:
         self.code = code
         self.name = name
         self.type = type
 
     @classmethod
-    def open(cls, code: object, name: object, type: object) -> LedgerAccount:  # noqa: A002
+    def open(cls, code: object, name: object, type: object) -> LedgerAccount:
         """Opens an account after checking its fields."""
         if type not in ACCOUNT_TYPES:
             raise InvalidInputError(f"type must be one of {', '.join(ACCOUNT_TYPES)}")

@@ -29,7 +29,8 @@ from o2c.domain.stock_item import check_sku
 MAX_LINES = 500
 Line = dict[str, Any]
 
-PLACED, CONFIRMED, PARTIALLY_SHIPPED, SHIPPED = "placed", "confirmed", "partially_shipped", "shipped"
+PLACED, CONFIRMED = "placed", "confirmed"
+PARTIALLY_SHIPPED, SHIPPED = "partially_shipped", "shipped"
 INVOICED, PAID, CANCELLED = "invoiced", "paid", "cancelled"
 
 
