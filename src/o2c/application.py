@@ -146,6 +146,7 @@ class O2C(Application[UUID]):
                                                  "extra": result.extra}))
             try:
                 recordings = self.save(*aggregates, o2c=record)
+                self._cache(aggregates)
             except IntegrityError:
                 # Either another writer got to one of these aggregates first (retry
                 # from a fresh load) or the same key was just used (answer as then).
@@ -159,6 +160,16 @@ class O2C(Application[UUID]):
             return result
         raise ConcurrencyError(f"{command}: the data kept changing under concurrent writers; "
                                "try again")
+
+    def _cache(self, aggregates: Sequence[Aggregate]) -> None:
+        # eventsourcing does not cache what it saves when fast-forwarding; an
+        # aggregate just saved is the stored state, so the next command on it
+        # reads only what others wrote since (usually nothing) instead of its
+        # snapshot and every event after it.
+        cache = self.repository.cache
+        if cache is not None:
+            for aggregate in aggregates:
+                cache.put(aggregate.id, aggregate)
 
     def _replay(self, key: str, fingerprint: str) -> Result | None:
         with self.db.transaction(write=False) as cur:
@@ -209,9 +220,11 @@ class O2C(Application[UUID]):
 
     def ensure_chart(self) -> None:
         """Opens the default chart of accounts if it is not there yet."""
-        missing = [LedgerAccount(code=code, name=name, type=kind)
-                   for code, name, kind in chart.DEFAULT_CHART
-                   if LedgerAccount.create_id(code) not in self.repository]
+        missing: list[Aggregate] = [LedgerAccount(code=code, name=name, type=kind)
+                                    for code, name, kind in chart.DEFAULT_CHART
+                                    if LedgerAccount.create_id(code) not in self.repository]
+        if AccountingPeriods.create_id() not in self.repository:
+            missing.append(AccountingPeriods())
         if missing:
             with contextlib.suppress(IntegrityError):  # another process just opened it
                 self.save(*missing, o2c=CommandRecord(actor="system", command="open_chart"))
