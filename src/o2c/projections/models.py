@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-
-from eventsourcing.domain import DomainEventProtocol
+from uuid import UUID
 
 from o2c.domain.journal_entry import JournalEntry
 from o2c.domain.lead import Lead
@@ -42,13 +42,62 @@ class Table:
                 f"PRIMARY KEY ({', '.join(self.key)}))")
 
 
+class EventData:
+    """A stored event's fields, decoded from JSON only when a handler reads them.
+
+    Rebuilds touch every event; building full domain-event objects for each
+    (eventsourcing's mapper) cost more than the read models' own work, so the
+    projector reads the stored JSON and converts just the fields it uses.
+    """
+
+    __slots__ = ("_fields", "originator_id")
+
+    def __init__(self, originator_id: str, fields: dict[str, Any]) -> None:
+        self.originator_id = originator_id
+        self._fields = fields
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return _typed(self._fields[name])
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _typed(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        tag = value.get("_type_")
+        if tag is not None and len(value) == 2:
+            return _DECODERS[tag](value["_data_"])
+        return {k: _typed(v) for k, v in value.items()}
+    if kind is list:
+        return [_typed(v) for v in value]
+    return value
+
+
+def text_id(uuid: Any) -> str:
+    """A UUID (or its 32 hex digits, as SQLite and the JSON store it) as canonical text."""
+    if isinstance(uuid, UUID):
+        return str(uuid)
+    h = str(uuid)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" if len(h) == 32 else h
+
+
+_DECODERS: dict[str, Callable[[Any], Any]] = {
+    "decimal_str": Decimal,
+    "uuid_hex": text_id,
+    "date_iso": date.fromisoformat,
+    "datetime_iso": datetime.fromisoformat,
+}
+
+
 @dataclass
 class Envelope:
-    """A decoded event with its place in the log."""
+    """An event with its place in the log, for the handlers."""
 
     position: int
     recorded_at: str
-    event: DomainEventProtocol[Any]
+    event: Any
 
 
 class Rows:
@@ -86,10 +135,10 @@ class ReadModel:
     def on(self, cls: type, handler: Callable[[Envelope, Rows], None]) -> None:
         self.handlers[cls] = handler
 
-    def apply(self, envelope: Envelope, rows: Rows) -> None:
-        handler = self.handlers.get(type(envelope.event))
-        if handler is not None:
-            handler(envelope, rows)
+    def handlers_by_topic(self) -> dict[str, Callable[[Envelope, Rows], None]]:
+        """The handlers keyed by the stored topic of their event class."""
+        return {f"{cls.__module__}:{cls.__qualname__}": handler
+                for cls, handler in self.handlers.items()}
 
     def minor(self, amount: Decimal) -> int:
         """Money in minor units (exact: amounts are never more precise than that)."""
@@ -102,7 +151,7 @@ class ReadModel:
 
 
 def _id(envelope: Envelope) -> str:
-    return str(envelope.event.originator_id)
+    return str(envelope.event.originator_id)  # already text: see EventData
 
 
 class Pipeline(ReadModel):

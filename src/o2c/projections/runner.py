@@ -17,11 +17,16 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
-
-from o2c.projections.models import READ_MODELS, Envelope, ReadModel, Rows, Table
+from o2c.projections.models import (
+    READ_MODELS,
+    Envelope,
+    EventData,
+    ReadModel,
+    Rows,
+    Table,
+    text_id,
+)
 from o2c.store import META_TABLE, Cursor, Database
 
 if TYPE_CHECKING:
@@ -107,6 +112,7 @@ class Projector:
                                         if names is None or cls.name in names]
         self.tables = {t.name: t for m in self.models for t in m.tables}
         self.rows = _BatchRows(self.db, self.tables)
+        self._handlers = {m.name: m.handlers_by_topic() for m in self.models}
         self._known: dict[str, int] = {}
         self._lock = threading.Lock()
         self._rowid = "rowid" if not self.db.postgres else "notification_id"
@@ -146,20 +152,25 @@ class Projector:
                            names).fetchall()
         return {name: int(position) for name, position in rows}
 
-    def _read(self, cur: Cursor, after: int, limit: int) -> list[Envelope]:
-        rows = cur.execute(
-            f"SELECT e.{self._rowid}, e.originator_id, e.originator_version, e.topic, e.state, "
-            f"m.recorded_at FROM {self.db.events_table} e JOIN {self.db.table(META_TABLE)} m "
+    def _read(self, cur: Cursor, after: int, limit: int) -> list[tuple[Any, ...]]:
+        return cur.execute(
+            f"SELECT e.{self._rowid}, e.originator_id, e.topic, e.state, m.recorded_at "
+            f"FROM {self.db.events_table} e JOIN {self.db.table(META_TABLE)} m "
             f"ON m.notification_id = e.{self._rowid} WHERE e.{self._rowid} > ? "
             f"ORDER BY e.{self._rowid} LIMIT ?", (after, limit)).fetchall()
-        mapper = self.app.mapper
-        envelopes = []
-        for position, oid, version, topic, state, recorded_at in rows:
-            stored = StoredEvent(originator_id=oid if isinstance(oid, UUID) else UUID(oid),
-                                 originator_version=version, topic=topic, state=bytes(state))
-            envelopes.append(Envelope(int(position), recorded_at,
-                                      mapper.to_domain_event(stored)))
-        return envelopes
+
+    def _apply(self, rows: list[tuple[Any, ...]], positions: dict[str, int]) -> None:
+        behind = [m for m in self.models if positions[m.name] < int(rows[-1][0])]
+        for position, oid, topic, state, recorded_at in rows:
+            handlers = [(m, h) for m in behind
+                        for h in (self._handlers[m.name].get(topic),) if h is not None]
+            if not handlers:
+                continue  # no read model cares: not even decoded
+            envelope = Envelope(int(position), recorded_at,
+                                EventData(text_id(oid), json.loads(bytes(state).decode())))
+            for model, handler in handlers:
+                if envelope.position > positions[model.name]:
+                    handler(envelope, self.rows)
 
     def step(self, limit: int = BATCH_SIZE) -> tuple[int, int]:
         """Applies one batch; returns (events applied, lowest position of any model)."""
@@ -168,16 +179,13 @@ class Projector:
             if positions != {n: self._known.get(n) for n in positions}:
                 self.rows.reset()  # someone else moved the positions: the cache is stale
             start = min(positions.values())
-            envelopes = self._read(cur, start, limit)
-            if not envelopes:
+            rows = self._read(cur, start, limit)
+            if not rows:
                 self._known = positions
                 return 0, start
             self.rows.cursor = cur
             try:
-                for envelope in envelopes:
-                    for model in self.models:
-                        if envelope.position > positions[model.name]:
-                            model.apply(envelope, self.rows)
+                self._apply(rows, positions)
                 self.rows.flush(cur)
             except BaseException:
                 self.rows.reset()
@@ -185,11 +193,11 @@ class Projector:
                 raise
             finally:
                 self.rows.cursor = None
-            last = envelopes[-1].position
+            last = int(rows[-1][0])
             cur.executemany(f"UPDATE {self.db.table(TRACKING_TABLE)} SET position = ? "
                             "WHERE name = ?", [(last, name) for name in positions])
             self._known = dict.fromkeys(positions, last)
-            return len(envelopes), last
+            return len(rows), last
 
     def catch_up(self, progress: Progress | None = None) -> int:
         """Applies every event recorded so far; returns the position reached."""
