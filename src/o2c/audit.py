@@ -140,3 +140,87 @@ def history(app: O2C, aggregate_id: str) -> list[dict[str, Any]]:
                       "event": topic.rsplit(":", 1)[-1], "recorded_at": recorded_at,
                       "actor": actor, "idempotency_key": key, "hash": digest, "data": data})
     return steps
+
+
+def _step(app: O2C, aggregate_id: object, events: tuple[str, ...] | None = None
+          ) -> list[dict[str, Any]]:
+    steps = history(app, str(aggregate_id))
+    if events is not None:
+        steps = [s for s in steps if s["event"] in events]
+    return [{"aggregate_id": str(aggregate_id), **{k: s[k] for k in (
+        "event", "position", "version", "recorded_at", "actor", "idempotency_key")},
+        "data": s["data"]} for s in steps]
+
+
+def _entries_caused_by(app: O2C, source_id: str) -> list[dict[str, Any]]:
+    from o2c.projections import Projector
+
+    Projector(app, names=["trial_balance"]).catch_up()
+    with app.db.transaction(write=False) as cur:
+        rows = cur.execute(
+            f"SELECT position, entry_id, effective_date, cause, memo, account, debit, credit "
+            f"FROM {app.db.table('rm_postings')} WHERE source_id = ? "
+            "ORDER BY position, line_no", (source_id,)).fetchall()
+    entries: dict[str, dict[str, Any]] = {}
+    for position, entry_id, day, cause, memo, account, debit, credit in rows:
+        entry = entries.setdefault(entry_id, {
+            "journal_entry_id": entry_id, "position": int(position), "date": day,
+            "caused_by": cause, "memo": memo, "lines": []})
+        entry["lines"].append({"account": account,
+                               "debit": str(app_money(app, debit)),
+                               "credit": str(app_money(app, credit))})
+    return list(entries.values())
+
+
+def app_money(app: O2C, minor: int) -> Any:
+    """Minor units back to a Decimal amount."""
+    from decimal import Decimal
+
+    return Decimal(int(minor)).scaleb(-app.places)
+
+
+def trail(app: O2C, any_id: str) -> dict[str, Any]:
+    """Lineage of a journal entry or sales order: back to its lead, forward to its cash.
+
+    Every step names the stored event (type, position, time, actor) behind it.
+    Raises ``NotFoundError`` for an id that is neither.
+    """
+    from eventsourcing.application import AggregateNotFoundError
+
+    from o2c.domain.errors import NotFoundError
+    from o2c.domain.journal_entry import JournalEntry
+    from o2c.domain.sales_order import SalesOrder
+
+    try:
+        subject = app.repository.get(UUID(str(any_id)))
+    except (ValueError, AggregateNotFoundError):
+        raise NotFoundError(f"no journal entry or sales order {any_id!r}") from None
+    result: dict[str, Any] = {"subject": str(any_id), "backward": [], "forward": []}
+    order = subject
+    if isinstance(subject, JournalEntry):
+        result["subject_type"] = "journal_entry"
+        result["backward"] += _step(app, subject.id)
+        if subject.reverses is not None:
+            result["backward"] += _step(app, subject.reverses)
+        source = app.repository.get(subject.source_id) if subject.source_id else None
+        if source is None or not isinstance(source, SalesOrder):
+            if source is not None:
+                result["backward"] += _step(app, source.id)
+            return result
+        order = source
+    elif isinstance(subject, SalesOrder):
+        result["subject_type"] = "sales_order"
+    else:
+        raise NotFoundError(f"{any_id} is neither a journal entry nor a sales order")
+    assert isinstance(order, SalesOrder)
+    backward: list[dict[str, Any]] = []
+    if order.opportunity_id is not None:
+        opportunity = app.repository.get(order.opportunity_id)
+        if getattr(opportunity, "lead_id", None) is not None:
+            backward += _step(app, opportunity.lead_id, ("Lead.Captured", "Lead.Converted"))
+        backward += _step(app, opportunity.id, ("Opportunity.Opened", "Opportunity.Won"))
+    backward += _step(app, order.id, ("SalesOrder.Placed",))
+    result["backward"] = backward + result["backward"]
+    result["forward"] = [s for s in _step(app, order.id) if s["event"] != "SalesOrder.Placed"]
+    result["journal_entries"] = _entries_caused_by(app, str(order.id))
+    return result

@@ -289,7 +289,8 @@ class TrialBalance(ReadModel):
     )
     indexes = ("CREATE INDEX IF NOT EXISTS {s}rm_postings_dates ON {t}rm_postings "
                "(effective_date, recorded_at)",
-               "CREATE INDEX IF NOT EXISTS {s}rm_postings_entry ON {t}rm_postings (entry_id)")
+               "CREATE INDEX IF NOT EXISTS {s}rm_postings_entry ON {t}rm_postings (entry_id)",
+               "CREATE INDEX IF NOT EXISTS {s}rm_postings_source ON {t}rm_postings (source_id)")
 
     def register(self) -> None:
         self.on(LedgerAccount.Opened, self._opened)
