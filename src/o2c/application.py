@@ -193,7 +193,7 @@ class O2C(Application[UUID]):
         except ValueError:
             raise error(f"no {what} {aggregate_id!r}") from None
         try:
-            aggregate = self.repository.get(uid)
+            aggregate: Aggregate = self.repository.get(uid)
         except AggregateNotFoundError:
             raise error(f"no {what} {aggregate_id}") from None
         if not isinstance(aggregate, cls):
@@ -237,7 +237,7 @@ class O2C(Application[UUID]):
                 continue
             if code not in self._account_types:
                 try:
-                    account = self.repository.get(LedgerAccount.create_id(code))
+                    account: LedgerAccount = self.repository.get(LedgerAccount.create_id(code))
                 except AggregateNotFoundError:
                     continue
                 self._account_types[code] = account.type
@@ -247,7 +247,7 @@ class O2C(Application[UUID]):
     def periods(self) -> AccountingPeriods | None:
         """How far the books are closed (None until a period is first closed)."""
         try:
-            found = self.repository.get(AccountingPeriods.create_id())
+            found: Aggregate = self.repository.get(AccountingPeriods.create_id())
         except AggregateNotFoundError:
             return None
         assert isinstance(found, AccountingPeriods)

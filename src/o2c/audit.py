@@ -192,7 +192,7 @@ def trail(app: O2C, any_id: str) -> dict[str, Any]:
     from o2c.domain.sales_order import SalesOrder
 
     try:
-        subject = app.repository.get(UUID(str(any_id)))
+        subject: Any = app.repository.get(UUID(str(any_id)))
     except (ValueError, AggregateNotFoundError):
         raise NotFoundError(f"no journal entry or sales order {any_id!r}") from None
     result: dict[str, Any] = {"subject": str(any_id), "backward": [], "forward": []}
@@ -215,7 +215,7 @@ def trail(app: O2C, any_id: str) -> dict[str, Any]:
     assert isinstance(order, SalesOrder)
     backward: list[dict[str, Any]] = []
     if order.opportunity_id is not None:
-        opportunity = app.repository.get(order.opportunity_id)
+        opportunity: Any = app.repository.get(order.opportunity_id)
         if getattr(opportunity, "lead_id", None) is not None:
             backward += _step(app, opportunity.lead_id, ("Lead.Captured", "Lead.Converted"))
         backward += _step(app, opportunity.id, ("Opportunity.Opened", "Opportunity.Won"))

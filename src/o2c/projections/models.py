@@ -175,7 +175,7 @@ class Pipeline(ReadModel):
         self.on(Lead.Converted, lambda e, r: self._lead_status(e, r, "converted"))
         self.on(Opportunity.Opened, self._opened)
         self.on(Opportunity.StageChanged,
-                lambda e, r: self._move(e, r, e.event.stage))  # type: ignore[attr-defined]
+                lambda e, r: self._move(e, r, e.event.stage))
         self.on(Opportunity.Won, self._won)
         self.on(Opportunity.Lost, lambda e, r: self._move(e, r, "lost"))
 
@@ -229,7 +229,7 @@ class Pipeline(ReadModel):
         self._move(e, rows, "won")
         opp = rows.get("rm_opportunities", (_id(e),))
         assert opp is not None
-        opp["order_id"] = str(e.event.order_id)  # type: ignore[attr-defined]
+        opp["order_id"] = str(e.event.order_id)
         rows.put("rm_opportunities", (_id(e),), opp)
 
 
@@ -244,19 +244,19 @@ class Inventory(ReadModel):
     def register(self) -> None:
         self.on(StockItem.Registered, self._registered)
         self.on(StockItem.Received, lambda e, r: self._change(
-            e, r, on_hand=self.milli(e.event.quantity),  # type: ignore[attr-defined]
-            value=self.minor(e.event.value)))  # type: ignore[attr-defined]
+            e, r, on_hand=self.milli(e.event.quantity),
+            value=self.minor(e.event.value)))
         self.on(StockItem.Adjusted, lambda e, r: self._change(
-            e, r, on_hand=self.milli(e.event.difference),  # type: ignore[attr-defined]
-            value=self.minor(e.event.value)))  # type: ignore[attr-defined]
+            e, r, on_hand=self.milli(e.event.difference),
+            value=self.minor(e.event.value)))
         self.on(StockItem.Reserved, lambda e, r: self._change(
-            e, r, reserved=self.milli(e.event.quantity)))  # type: ignore[attr-defined]
+            e, r, reserved=self.milli(e.event.quantity)))
         self.on(StockItem.Released, lambda e, r: self._change(
-            e, r, reserved=-self.milli(e.event.quantity)))  # type: ignore[attr-defined]
+            e, r, reserved=-self.milli(e.event.quantity)))
         self.on(StockItem.Issued, lambda e, r: self._change(
-            e, r, on_hand=-self.milli(e.event.quantity),  # type: ignore[attr-defined]
-            reserved=-self.milli(e.event.quantity),  # type: ignore[attr-defined]
-            value=-self.minor(e.event.cost)))  # type: ignore[attr-defined]
+            e, r, on_hand=-self.milli(e.event.quantity),
+            reserved=-self.milli(e.event.quantity),
+            value=-self.minor(e.event.cost)))
 
     def _registered(self, e: Envelope, rows: Rows) -> None:
         event: Any = e.event
@@ -384,18 +384,18 @@ class OrderStatus(ReadModel):
         self.on(SalesOrder.Confirmed, lambda e, r: self._update(e, r, confirmed=1))
         self.on(SalesOrder.Shipped, lambda e, r: self._update(
             e, r, shipped_qty=sum(self.milli(x["quantity"])
-                                  for x in e.event.lines),  # type: ignore[attr-defined]
-            cost=self.minor(e.event.cost)))  # type: ignore[attr-defined]
+                                  for x in e.event.lines),
+            cost=self.minor(e.event.cost)))
         self.on(SalesOrder.Invoiced, lambda e, r: self._update(
             e, r, invoiced_qty=sum(self.milli(x["quantity"])
-                                   for x in e.event.lines),  # type: ignore[attr-defined]
-            invoiced=self.minor(e.event.total)))  # type: ignore[attr-defined]
+                                   for x in e.event.lines),
+            invoiced=self.minor(e.event.total)))
         self.on(SalesOrder.PaymentReceived, lambda e, r: self._update(
-            e, r, paid=self.minor(e.event.amount)))  # type: ignore[attr-defined]
+            e, r, paid=self.minor(e.event.amount)))
         self.on(SalesOrder.InvoiceCredited, lambda e, r: self._update(
             e, r, invoiced_qty=-sum(self.milli(x["quantity"])
-                                    for x in e.event.lines),  # type: ignore[attr-defined]
-            invoiced=-self.minor(e.event.total)))  # type: ignore[attr-defined]
+                                    for x in e.event.lines),
+            invoiced=-self.minor(e.event.total)))
         self.on(SalesOrder.Cancelled, lambda e, r: self._update(e, r, cancelled=1))
 
     def _placed(self, e: Envelope, rows: Rows) -> None:

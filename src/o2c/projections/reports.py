@@ -134,8 +134,10 @@ def _iso(moment: datetime) -> str:
 def ar_aging(app: O2C, as_of: date | None = None) -> dict[str, Any]:
     """Open invoices by how long past due they are on ``as_of`` (today by default)."""
     day = as_of or datetime.now(UTC).date()
-    invoices, buckets = [], {name: {"bucket": name, "count": 0, "amount": _money(app, 0)}
-                             for name, _, _ in AGING_BUCKETS}
+    invoices: list[dict[str, Any]] = []
+    buckets: dict[str, dict[str, Any]] = {
+        name: {"bucket": name, "count": 0, "amount": _money(app, 0)}
+        for name, _, _ in AGING_BUCKETS}
     for number, order_id, customer_id, issued_on, due_on, total, paid in _rows(
             app, f"SELECT invoice_number, order_id, customer_id, issued_on, due_on, total, "
                  f"paid + credited FROM {app.db.table('rm_invoices')} "

@@ -211,7 +211,7 @@ class Projector:
 
     def position(self) -> int:
         """The lowest tracking position of this projector's read models."""
-        return min(row["position"] for row in self.status())
+        return min(int(row["position"]) for row in self.status())
 
     def status(self) -> list[dict[str, int | str]]:
         """Each read model's position, the log's head, and the lag between them."""
