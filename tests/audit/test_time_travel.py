@@ -25,7 +25,7 @@ from o2c import demo
 from o2c.application import O2C, Context
 from o2c.config import Settings
 from o2c.export import beancount
-from o2c.projections import Projector, reports
+from o2c.projections import Projector, reports, runner
 from o2c.store import META_TABLE
 
 PG_URL = os.environ.get("O2C_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -78,6 +78,15 @@ def _balances(report: dict[str, object]) -> dict[str, tuple[Decimal, Decimal]]:
 
 
 def _check(kind: str, book: list[tuple[str, str, Decimal, int]]) -> None:
+    # Checkpoints every few positions, so known_at reports use them and the postings past them.
+    saved, runner.CHECKPOINT_EVERY = runner.CHECKPOINT_EVERY, 5
+    try:
+        _check_books(kind, book)
+    finally:
+        runner.CHECKPOINT_EVERY = saved
+
+
+def _check_books(kind: str, book: list[tuple[str, str, Decimal, int]]) -> None:
     with fresh_app(kind) as app:
         projector = Projector(app)
         seen: list[tuple[str, dict[str, tuple[Decimal, Decimal]]]] = []

@@ -10,7 +10,7 @@ import pytest
 
 from o2c.application import O2C, Context
 from o2c.config import Settings
-from o2c.projections import Projector, reports
+from o2c.projections import Projector, reports, runner
 from o2c.projections.models import Pipeline
 
 CTX = Context(actor="test")
@@ -44,7 +44,10 @@ def _flow(app: O2C, n: int = 3) -> list[str]:
     return orders
 
 
-def test_live_equals_rebuilt(app: O2C) -> None:
+@pytest.mark.parametrize("checkpoint_every", [20_000, 7])
+def test_live_equals_rebuilt(app: O2C, checkpoint_every: int,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "CHECKPOINT_EVERY", checkpoint_every)
     projector = Projector(app)
     _flow(app)
     projector.catch_up()
@@ -53,8 +56,9 @@ def test_live_equals_rebuilt(app: O2C) -> None:
     assert {name: projector.digest(name) for name in projector.names()} == live
     # Caught up in many small batches, the result is the same too.
     projector.reset()
-    while projector.step(limit=7)[0]:
-        pass
+    head, position = app.db.head(), 0
+    while position < head:
+        _, position = projector.step(limit=7)
     assert {name: projector.digest(name) for name in projector.names()} == live
 
 

@@ -140,6 +140,9 @@ class ReadModel:
         return {f"{cls.__module__}:{cls.__qualname__}": handler
                 for cls, handler in self.handlers.items()}
 
+    def checkpoint(self, cur: Any, table: Callable[[str], str], position: int) -> None:
+        """Called in the batch's transaction when the log reaches a checkpoint position."""
+
     def minor(self, amount: Decimal) -> int:
         """Money in minor units (exact: amounts are never more precise than that)."""
         return int(amount.scaleb(self.places))
@@ -286,15 +289,26 @@ class TrialBalance(ReadModel):
             "position BIGINT", "line_no INTEGER", "entry_id TEXT", "account TEXT",
             "effective_date TEXT", "recorded_at TEXT", "debit BIGINT", "credit BIGINT",
             "cause TEXT", "source_id TEXT", "memo TEXT")),
+        Table("rm_balance_by_date", ("account", "effective_date"), (
+            "account TEXT", "effective_date TEXT", "debit BIGINT", "credit BIGINT")),
+        Table("rm_balance_checkpoints", ("position", "account", "effective_date"), (
+            "position BIGINT", "account TEXT", "effective_date TEXT", "debit BIGINT",
+            "credit BIGINT")),
     )
-    indexes = ("CREATE INDEX IF NOT EXISTS {s}rm_postings_dates ON {t}rm_postings "
-               "(effective_date, recorded_at)",
+    indexes = ("CREATE INDEX IF NOT EXISTS {s}rm_postings_recorded ON {t}rm_postings "
+               "(recorded_at)",
                "CREATE INDEX IF NOT EXISTS {s}rm_postings_entry ON {t}rm_postings (entry_id)",
                "CREATE INDEX IF NOT EXISTS {s}rm_postings_source ON {t}rm_postings (source_id)")
 
     def register(self) -> None:
         self.on(LedgerAccount.Opened, self._opened)
         self.on(JournalEntry.Posted, self._posted)
+
+    def checkpoint(self, cur: Any, table: Callable[[str], str], position: int) -> None:
+        """Copies the per-date totals as they stand at ``position``."""
+        cur.execute(f"INSERT INTO {table('rm_balance_checkpoints')} (position, account, "
+                    "effective_date, debit, credit) SELECT ?, account, effective_date, debit, "
+                    f"credit FROM {table('rm_balance_by_date')}", (position,))
 
     def _opened(self, e: Envelope, rows: Rows) -> None:
         event: Any = e.event
@@ -310,6 +324,12 @@ class TrialBalance(ReadModel):
             account["debit"] += debit
             account["credit"] += credit
             rows.put("rm_accounts", (line["account"],), account)
+            day_key = (line["account"], event.date.isoformat())
+            day = rows.get("rm_balance_by_date", day_key) or {
+                "account": day_key[0], "effective_date": day_key[1], "debit": 0, "credit": 0}
+            day["debit"] += debit
+            day["credit"] += credit
+            rows.put("rm_balance_by_date", day_key, day)
             rows.add("rm_postings", {
                 "position": e.position, "line_no": number, "entry_id": _id(e),
                 "account": line["account"], "effective_date": event.date.isoformat(),

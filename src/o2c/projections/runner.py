@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 TRACKING_TABLE = "o2c_tracking"
 BATCH_SIZE = 2000
 CACHE_LIMIT = 100_000
+#: Read models with checkpoints (the trial balance) write one at every multiple
+#: of this many log positions; an as-of/known-at report then scans at most this
+#: many positions of postings past the nearest checkpoint.
+CHECKPOINT_EVERY = 20_000
 
 Progress = Callable[[int, int], None]
 
@@ -152,12 +156,13 @@ class Projector:
                            names).fetchall()
         return {name: int(position) for name, position in rows}
 
-    def _read(self, cur: Cursor, after: int, limit: int) -> list[tuple[Any, ...]]:
+    def _read(self, cur: Cursor, after: int, stop: int, limit: int) -> list[tuple[Any, ...]]:
         return cur.execute(
             f"SELECT e.{self._rowid}, e.originator_id, e.topic, e.state, m.recorded_at "
             f"FROM {self.db.events_table} e JOIN {self.db.table(META_TABLE)} m "
             f"ON m.notification_id = e.{self._rowid} WHERE e.{self._rowid} > ? "
-            f"ORDER BY e.{self._rowid} LIMIT ?", (after, limit)).fetchall()
+            f"AND e.{self._rowid} <= ? ORDER BY e.{self._rowid} LIMIT ?",
+            (after, stop, limit)).fetchall()
 
     def _apply(self, rows: list[tuple[Any, ...]], positions: dict[str, int]) -> None:
         behind = [m for m in self.models if positions[m.name] < int(rows[-1][0])]
@@ -172,41 +177,65 @@ class Projector:
                 if envelope.position > positions[model.name]:
                     handler(envelope, self.rows)
 
+    def _head(self, cur: Cursor) -> int:
+        row = cur.execute(f"SELECT MAX(notification_id) FROM {self.db.table(META_TABLE)}"
+                          ).fetchone()
+        return int(row[0] or 0) if row else 0
+
     def step(self, limit: int = BATCH_SIZE) -> tuple[int, int]:
-        """Applies one batch; returns (events applied, lowest position of any model)."""
+        """Applies one batch; returns (events read, lowest position of any model).
+
+        A batch never crosses a checkpoint boundary (a multiple of
+        ``CHECKPOINT_EVERY``): read models that keep checkpoints write them
+        exactly there, so live and rebuilt models hold the same rows.
+        """
         with self._lock, self.db.transaction() as cur:
             positions = self._lock_positions(cur)
             if positions != {n: self._known.get(n) for n in positions}:
                 self.rows.reset()  # someone else moved the positions: the cache is stale
             start = min(positions.values())
-            rows = self._read(cur, start, limit)
-            if not rows:
+            stop = (start // CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY
+            rows = self._read(cur, start, stop, limit)
+            # Ids are given out and committed in order (the recorder's table lock, or
+            # SQLite's single writer), so once the head is past ``stop`` every event up
+            # to it is visible: a batch that read fewer than ``limit`` has them all.
+            read_all = len(rows) < limit or int(rows[-1][0]) == stop
+            complete = read_all and self._head(cur) >= stop
+            if not rows and not complete:
                 self._known = positions
                 return 0, start
+            last = stop if complete else int(rows[-1][0])
             self.rows.cursor = cur
             try:
-                self._apply(rows, positions)
+                if rows:
+                    self._apply(rows, positions)
                 self.rows.flush(cur)
+                if complete:
+                    for model in self.models:
+                        if positions[model.name] < stop:
+                            model.checkpoint(cur, self.db.table, stop)
             except BaseException:
                 self.rows.reset()
                 self._known = {}
                 raise
             finally:
                 self.rows.cursor = None
-            last = int(rows[-1][0])
+            moved = {name: max(position, last) for name, position in positions.items()}
             cur.executemany(f"UPDATE {self.db.table(TRACKING_TABLE)} SET position = ? "
-                            "WHERE name = ?", [(last, name) for name in positions])
-            self._known = dict.fromkeys(positions, last)
-            return len(rows), last
+                            "WHERE name = ?", [(p, n) for n, p in moved.items()])
+            self._known = moved
+            return len(rows), min(moved.values())
 
     def catch_up(self, progress: Progress | None = None) -> int:
         """Applies every event recorded so far; returns the position reached."""
         head = self.db.head()
+        position = -1
         while True:
-            count, position = self.step()
+            previous = position
+            _, position = self.step()
             if progress is not None:
                 progress(position, head)
-            if count == 0 or position >= head:
+            if position >= head or position == previous:
                 return position
 
     def position(self) -> int:
