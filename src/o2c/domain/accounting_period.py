@@ -14,12 +14,13 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from o2c.domain import values
+from o2c.domain.base import O2CAggregate
 from o2c.domain.errors import InvalidStateError, PeriodClosedError
 
 _ID = uuid.UUID("5a1c0de5-0000-4000-8000-000000000001")
 
 
-class AccountingPeriods(Aggregate):
+class AccountingPeriods(O2CAggregate):
     """The one record of how far the books are closed."""
 
     class Opened(Aggregate.Created):

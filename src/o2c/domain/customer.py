@@ -8,11 +8,12 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from o2c.domain import money, values
+from o2c.domain.base import O2CAggregate
 
 DEFAULT_PAYMENT_TERMS_DAYS = 30
 
 
-class Customer(Aggregate):
+class Customer(O2CAggregate):
     """A buying organisation: who orders are placed by and invoices go to."""
 
     class Registered(Aggregate.Created):

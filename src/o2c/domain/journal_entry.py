@@ -17,6 +17,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from o2c.domain import money, values
+from o2c.domain.base import O2CAggregate
 from o2c.domain.errors import (
     InvalidInputError,
     InvalidStateError,
@@ -29,7 +30,7 @@ MAX_LINES = 200
 Posting = dict[str, Any]
 
 
-class JournalEntry(Aggregate):
+class JournalEntry(O2CAggregate):
     """A dated, balanced entry in the general ledger."""
 
     class Posted(Aggregate.Created):

@@ -7,12 +7,13 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from o2c.domain import values
+from o2c.domain.base import O2CAggregate
 from o2c.domain.errors import InvalidStateError
 
 NEW, QUALIFIED, DISQUALIFIED, CONVERTED = "new", "qualified", "disqualified", "converted"
 
 
-class Lead(Aggregate):
+class Lead(O2CAggregate):
     """A prospective buyer captured by marketing or sales, not yet a customer."""
 
     class Captured(Aggregate.Created):

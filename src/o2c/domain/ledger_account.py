@@ -14,6 +14,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from o2c.domain import values
+from o2c.domain.base import O2CAggregate
 from o2c.domain.errors import InvalidInputError
 
 ACCOUNT_TYPES = ("asset", "liability", "equity", "revenue", "expense")
@@ -48,7 +49,7 @@ def check_code(code: object) -> str:
     return checked
 
 
-class LedgerAccount(Aggregate):
+class LedgerAccount(O2CAggregate):
     """An account of the general ledger: its code, name and type."""
 
     class Opened(Aggregate.Created):

@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from o2c.domain import money, values
+from o2c.domain.base import O2CAggregate
 from o2c.domain.errors import InvalidInputError, InvalidStateError
 
 #: The open pipeline stages, in order, with their default win probabilities (%).
@@ -20,7 +21,7 @@ WON, LOST = "won", "lost"
 STAGES: dict[str, int] = {**OPEN_STAGES, WON: 100, LOST: 0}
 
 
-class Opportunity(Aggregate):
+class Opportunity(O2CAggregate):
     """A potential sale to a customer, moving through the pipeline stages."""
 
     class Opened(Aggregate.Created):

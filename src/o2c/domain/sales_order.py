@@ -16,6 +16,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from o2c.domain import money, values
+from o2c.domain.base import O2CAggregate
 from o2c.domain.errors import (
     InsufficientStockError,
     InvalidInputError,
@@ -75,7 +76,7 @@ def check_shipment_lines(lines: Iterable[Mapping[str, object]]) -> list[Line]:
     return checked
 
 
-class SalesOrder(Aggregate):
+class SalesOrder(O2CAggregate):
     """A customer's order: placed, confirmed, shipped, invoiced and paid, or cancelled."""
 
     class Placed(Aggregate.Created):

@@ -17,6 +17,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from o2c.domain import money, values
+from o2c.domain.base import O2CAggregate
 from o2c.domain.errors import (
     CountBelowReservedError,
     InsufficientStockError,
@@ -58,7 +59,7 @@ def take_fifo(layers: list[Layer], quantity: Decimal, places: int) -> tuple[list
     return remaining, quantize(cost, places)
 
 
-class StockItem(Aggregate):
+class StockItem(O2CAggregate):
     """A stocked product: what is on hand, what is promised, and what it cost."""
 
     class Registered(Aggregate.Created):
