@@ -46,7 +46,7 @@ from o2c.domain.opportunity import Opportunity
 from o2c.domain.sales_order import SalesOrder, check_order_lines, check_shipment_lines
 from o2c.domain.stock_item import StockItem, check_sku
 from o2c.domain.values import a_date, text
-from o2c.store import COMMANDS_TABLE, CommandRecord, Database, dumps, env_for_url
+from o2c.store import COMMANDS_TABLE, CommandRecord, Database, dumps, env_for_url, schema_lock
 
 MAX_ATTEMPTS = 8
 A = TypeVar("A", bound=Aggregate)
@@ -108,11 +108,12 @@ class O2C(Application[UUID]):
         base["AGGREGATE_CACHE_MAXSIZE"] = str(self.settings.aggregate_cache_size)
         base["AGGREGATE_CACHE_FASTFORWARD"] = "y"
         base.update(env or {})
-        super().__init__(env=base)
-        self.db = Database(self.recorder)
-        self.places = self.settings.places
-        self._account_types: dict[str, str] = {}
-        self.ensure_chart()
+        with schema_lock(base):
+            super().__init__(env=base)
+            self.db = Database(self.recorder)
+            self.places = self.settings.places
+            self._account_types: dict[str, str] = {}
+            self.ensure_chart()
 
     def construct_env(self, name: str, env: Any = None) -> Any:
         # Only the explicit environment counts: eventsourcing would otherwise

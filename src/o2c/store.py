@@ -79,6 +79,33 @@ def env_for_url(url: str, *, pool_size: int = 8) -> dict[str, str]:
     raise ValueError(f"O2C_DATABASE_URL must start with sqlite:/// or postgresql://, got {url!r}")
 
 
+SCHEMA_LOCK = 72_620_001  # pg advisory lock key: "o2c schema"
+
+
+@contextmanager
+def schema_lock(env: dict[str, str]) -> Iterator[None]:
+    """Serialises table creation between processes starting at the same moment.
+
+    Two servers starting together would otherwise race on PostgreSQL's
+    ``CREATE TYPE``/``CREATE TABLE IF NOT EXISTS`` and one could fail with a
+    duplicate-key error. SQLite serialises DDL itself.
+    """
+    if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+        yield
+        return
+    import psycopg
+
+    with psycopg.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+                         user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"],
+                         dbname=env["POSTGRES_DBNAME"], autocommit=True,
+                         connect_timeout=10) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+
+
 def now_iso() -> str:
     """The current UTC time as sortable ISO 8601 text with microseconds."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -27,7 +27,7 @@ from o2c.projections.models import (
     Table,
     text_id,
 )
-from o2c.store import META_TABLE, Cursor, Database
+from o2c.store import META_TABLE, SCHEMA_LOCK, Cursor, Database
 
 if TYPE_CHECKING:
     from o2c.application import O2C
@@ -131,6 +131,8 @@ class Projector:
         """Creates the read-model and tracking tables if they are missing."""
         prefix = f'"{self.db.schema}".' if self.db.postgres else ""
         with self.db.transaction() as cur:
+            if self.db.postgres:  # two processes starting together must not race on DDL
+                cur.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
             cur.execute(f"CREATE TABLE IF NOT EXISTS {self.db.table(TRACKING_TABLE)} "
                         "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)")
             for model in self.models:
