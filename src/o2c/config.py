@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     tax_rate: Decimal = Decimal("0.08")
     #: Connections each process keeps to PostgreSQL.
     pool_size: int = Field(default=8, ge=1, le=100)
+    #: Whether an API server keeps the read models current itself (turn off when
+    #: ``o2c projections run`` workers do it).
+    server_projector: bool = True
     #: Aggregates each process keeps in memory (fast-forwarded on every read).
     aggregate_cache_size: int = Field(default=5000, ge=0)
 

@@ -33,18 +33,22 @@ def minor_units(currency: str) -> int:
     return _MINOR_UNITS.get(currency.upper(), 2)
 
 
+def _show(value: object) -> str:
+    return repr(value) if not isinstance(value, Decimal) else f"'{value}'"
+
+
 def _to_decimal(value: object, error: type[Exception], what: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
         # Floats are refused: 0.1 is not one tenth.
-        raise error(f"{what} must be a decimal string or an integer, not {value!r}")
+        raise error(f"{what} must be a decimal string or an integer, not {_show(value)}")
     try:
         number = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
     except (InvalidOperation, ValueError):
-        raise error(f"{what} is not a number: {value!r}") from None
+        raise error(f"{what} is not a number: {_show(value)}") from None
     if not number.is_finite():
-        raise error(f"{what} must be finite, not {value!r}")
+        raise error(f"{what} must be finite, not {_show(value)}")
     if abs(number) > MAX_VALUE:
-        raise error(f"{what} is out of range: {value!r}")
+        raise error(f"{what} is out of range: {_show(value)}")
     return number
 
 
@@ -62,11 +66,11 @@ def money(value: object, *, places: int = 2, what: str = "amount",
     """
     number = _to_decimal(value, InvalidAmountError, what)
     if _places(number) > places:
-        raise InvalidAmountError(f"{what} has more than {places} decimal places: {value!r}")
+        raise InvalidAmountError(f"{what} has more than {places} decimal places: {_show(value)}")
     if number < ZERO and not allow_negative:
-        raise InvalidAmountError(f"{what} must not be negative: {value!r}")
+        raise InvalidAmountError(f"{what} must not be negative: {_show(value)}")
     if number == ZERO and not allow_zero:
-        raise InvalidAmountError(f"{what} must be greater than zero: {value!r}")
+        raise InvalidAmountError(f"{what} must be greater than zero: {_show(value)}")
     return number.quantize(Decimal(1).scaleb(-places))
 
 
@@ -75,11 +79,11 @@ def quantity(value: object, *, what: str = "quantity", allow_zero: bool = False)
     number = _to_decimal(value, InvalidQuantityError, what)
     if _places(number) > QUANTITY_PLACES:
         raise InvalidQuantityError(
-            f"{what} has more than {QUANTITY_PLACES} decimal places: {value!r}")
+            f"{what} has more than {QUANTITY_PLACES} decimal places: {_show(value)}")
     if number < ZERO:
-        raise InvalidQuantityError(f"{what} must not be negative: {value!r}")
+        raise InvalidQuantityError(f"{what} must not be negative: {_show(value)}")
     if number == ZERO and not allow_zero:
-        raise InvalidQuantityError(f"{what} must be greater than zero: {value!r}")
+        raise InvalidQuantityError(f"{what} must be greater than zero: {_show(value)}")
     return plain(number)
 
 
@@ -95,7 +99,7 @@ def rate(value: object, *, what: str = "tax rate") -> Decimal:
     number = _to_decimal(value, InvalidAmountError, what)
     if _places(number) > RATE_PLACES or not ZERO <= number <= 1:
         raise InvalidAmountError(f"{what} must be between 0 and 1 with at most "
-                                 f"{RATE_PLACES} places: {value!r}")
+                                 f"{RATE_PLACES} places: {_show(value)}")
     return number
 
 

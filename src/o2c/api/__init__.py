@@ -1,0 +1,154 @@
+"""The HTTP command API (FastAPI): every business action, safe to retry.
+
+``create_app()`` builds the app from the environment's settings; ``o2c serve``
+runs it with uvicorn. Server processes keep no state of their own: idempotency
+keys, tokens, events and read models all live in the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from o2c import __version__
+from o2c.api import errors
+from o2c.api.routes import (
+    audit,
+    customers,
+    leads,
+    ledger,
+    opportunities,
+    reports,
+    sales_orders,
+    stock_items,
+)
+from o2c.application import O2C
+from o2c.bootstrap import build_app
+from o2c.config import Settings
+from o2c.projections import Projector
+from o2c.tokens import TokenStore
+
+log = logging.getLogger("o2c.api")
+
+#: Largest request body accepted, in bytes; larger ones answer 413 before being read.
+MAX_BODY_BYTES = 1_000_000
+
+
+class BodyLimit:
+    """Refuses bodies over ``MAX_BODY_BYTES`` (413), by header or while streaming."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _too_large(send, self.limit)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await _too_large(send, self.limit)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = (b'{"error":"payload_too_large","detail":"request bodies are limited to '
+            + str(limit).encode() + b' bytes"}')
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(settings: Settings | None = None, app: O2C | None = None) -> FastAPI:
+    """The API over one application (built from the environment when not given)."""
+    settings = settings or (app.settings if app is not None else Settings())
+    o2c = app or build_app(settings)
+    projector = Projector(o2c)
+    stop = threading.Event()
+
+    @asynccontextmanager
+    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if settings.server_projector:
+            worker = threading.Thread(target=_follow, args=(projector, stop),
+                                      name="o2c-projector", daemon=True)
+            worker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker is not None:
+                worker.join(timeout=5)
+
+    api = FastAPI(
+        title="o2c",
+        version=__version__,
+        summary="Order to cash on one immutable log: CRM and ERP commands, reports, audit.",
+        description=(
+            "Authenticate with `Authorization: Bearer TOKEN`. Commands accept "
+            "`Idempotency-Key` (same key and body: the first answer, nothing recorded "
+            "again; another body: 422) and `If-Match: VERSION` (412 on mismatch). Errors "
+            "are `{\"error\": CODE, \"detail\": TEXT}`. Money and quantities are decimal "
+            f"strings. Request bodies are limited to {MAX_BODY_BYTES} bytes (413)."),
+        lifespan=lifespan,
+        responses={
+            401: {"description": "No or bad bearer token"},
+            403: {"description": "The token's role may not do this"},
+            422: {"description": "Invalid input; nothing was recorded"},
+        },
+    )
+    api.state.o2c = o2c
+    api.state.projector = projector
+    api.state.tokens = TokenStore(o2c, settings.bootstrap_token)
+    errors.install(api)
+    for module in (leads, customers, opportunities, stock_items, sales_orders, ledger, reports,
+                   audit):
+        api.include_router(module.router)
+
+    @api.middleware("http")
+    async def no_store(request: Request,
+                       call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    api.add_middleware(BodyLimit)
+    return api
+
+
+def _follow(projector: Projector, stop: threading.Event) -> None:
+    """Keeps the read models current from inside the server (when no worker runs)."""
+    while not stop.is_set():
+        try:
+            projector.run_forever(stop, interval=0.1)
+        except Exception:
+            log.exception("projector failed; retrying in a second")
+            stop.wait(1.0)
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,82 @@
+"""Dependencies: the application, the caller's identity and role, command context."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, HTTPException, Request
+
+from o2c.application import O2C, Context
+from o2c.projections import Projector
+from o2c.tokens import TokenInfo, TokenStore
+
+ALL_ROLES = ("sales", "warehouse", "finance", "auditor", "admin")
+
+
+def get_app(request: Request) -> O2C:
+    """The process's one application."""
+    app: O2C = request.app.state.o2c
+    return app
+
+
+def get_projector(request: Request) -> Projector:
+    """The process's projector (for read-your-writes waits)."""
+    projector: Projector = request.app.state.projector
+    return projector
+
+
+AppDep = Annotated[O2C, Depends(get_app)]
+ProjectorDep = Annotated[Projector, Depends(get_projector)]
+
+
+def caller(request: Request,
+           authorization: Annotated[str | None, Header(include_in_schema=False)] = None
+           ) -> TokenInfo:
+    """The token's holder; 401 without a valid bearer token."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise HTTPException(401, "a bearer token is required (Authorization: Bearer TOKEN)")
+    token = authorization[7:].strip()
+    store: TokenStore = request.app.state.tokens
+    info = store.lookup(token) if 0 < len(token) <= 200 else None
+    if info is None:
+        raise HTTPException(401, "unknown or malformed bearer token")
+    return info
+
+
+def allow(*roles: str) -> Any:
+    """A dependency that lets only these roles (and admin) through; 403 otherwise."""
+    permitted = {*roles, "admin"}
+
+    def check(who: Annotated[TokenInfo, Depends(caller)]) -> TokenInfo:
+        if who.role not in permitted:
+            raise HTTPException(403, f"role {who.role} may not do this; "
+                                     f"allowed: {', '.join(sorted(permitted))}")
+        return who
+
+    return Depends(check)
+
+
+def _version(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    cleaned = if_match.strip().removeprefix("W/").strip('"')
+    if not cleaned.isdigit() or len(cleaned) > 18:
+        raise HTTPException(422, "If-Match must be the aggregate's version, a whole number")
+    return int(cleaned)
+
+
+def command_context(
+    who: Annotated[TokenInfo, Depends(caller)],
+    idempotency_key: Annotated[str | None, Header(
+        alias="Idempotency-Key", max_length=200,
+        description="Retry safely: the same key and body return the first answer.")] = None,
+    if_match: Annotated[str | None, Header(
+        alias="If-Match", max_length=40,
+        description="The aggregate's expected version; a mismatch answers 412.")] = None,
+) -> Context:
+    """Who acts, under which idempotency key and expected version."""
+    return Context(actor=who.actor, idempotency_key=idempotency_key or None,
+                   expected_version=_version(if_match))
+
+
+ContextDep = Annotated[Context, Depends(command_context)]

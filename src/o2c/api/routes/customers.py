@@ -1,0 +1,41 @@
+"""Customers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+
+from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, ProjectorDep, allow
+from o2c.api.models import CommandPublic, CustomerPublic, RegisterCustomer
+from o2c.api.routes._common import answer, example
+from o2c.projections import reports
+
+router = APIRouter(prefix="/customers", tags=["customers"])
+
+
+@router.post("", status_code=201, response_model=CommandPublic, dependencies=[allow("sales")])
+def register_customer(app: AppDep, ctx: ContextDep, body: Annotated[
+        RegisterCustomer, example("A direct customer", {
+            "name": "Nimbus Data Centers", "email": "buying@nimbusdc.example",
+            "credit_limit": "50000.00", "payment_terms_days": 45})]) -> CommandPublic:
+    """Register a customer directly."""
+    return answer(app.register_customer(
+        ctx, body.name, body.email,
+        credit_limit=None if body.credit_limit is None else str(body.credit_limit),
+        payment_terms_days=body.payment_terms_days), CommandPublic)
+
+
+@router.get("/{customer_id}", response_model=CustomerPublic, dependencies=[allow(*ALL_ROLES)])
+def get_customer(app: AppDep, projector: ProjectorDep, customer_id: str) -> CustomerPublic:
+    """A customer, with what its orders shipped, invoiced and paid."""
+    customer = app.customer(customer_id)
+    projector.catch_up()
+    summary = reports.customer_summary(app, str(customer.id))
+    return CustomerPublic(
+        id=str(customer.id), version=customer.version, name=customer.name,
+        email=customer.email, credit_limit=customer.credit_limit,
+        payment_terms_days=customer.payment_terms_days,
+        lead_id=str(customer.lead_id) if customer.lead_id else None,
+        orders=summary["orders"], ordered=summary["ordered"], invoiced=summary["invoiced"],
+        paid=summary["paid"], open=summary["open"])

@@ -1,0 +1,71 @@
+"""Leads: capture, qualify, disqualify, convert."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+
+from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, allow
+from o2c.api.models import (
+    CaptureLead,
+    CommandPublic,
+    ConvertLead,
+    DisqualifyLead,
+    LeadConvertedPublic,
+    LeadPublic,
+)
+from o2c.api.routes._common import answer, example
+
+router = APIRouter(prefix="/leads", tags=["leads"])
+SALES = [allow("sales")]
+
+
+@router.post("", status_code=201, response_model=CommandPublic, dependencies=SALES)
+def capture_lead(app: AppDep, ctx: ContextDep, body: Annotated[CaptureLead, example(
+        "A web-form lead", {"name": "Dana Whitfield", "company": "Apex Robotics",
+                            "email": "dana@apexrobotics.example", "source": "web form"})]
+                 ) -> CommandPublic:
+    """Capture a new lead."""
+    return answer(app.capture_lead(ctx, body.name, body.company, body.email, body.source),
+                  CommandPublic)
+
+
+@router.post("/{lead_id}/qualify", response_model=CommandPublic, dependencies=SALES)
+def qualify_lead(app: AppDep, ctx: ContextDep, lead_id: str) -> CommandPublic:
+    """Mark a new lead as qualified."""
+    return answer(app.qualify_lead(ctx, lead_id), CommandPublic)
+
+
+@router.post("/{lead_id}/disqualify", response_model=CommandPublic, dependencies=SALES)
+def disqualify_lead(app: AppDep, ctx: ContextDep, lead_id: str, body: Annotated[
+        DisqualifyLead, example("No budget", {"reason": "No budget this year"})]
+                    ) -> CommandPublic:
+    """Drop a lead, with the reason."""
+    return answer(app.disqualify_lead(ctx, lead_id, body.reason), CommandPublic)
+
+
+@router.post("/{lead_id}/convert", status_code=201, response_model=LeadConvertedPublic,
+             dependencies=SALES)
+def convert_lead(app: AppDep, ctx: ContextDep, lead_id: str, body: Annotated[
+        ConvertLead, example("Convert into a deal", {"opportunity": {
+            "title": "Apex assembly line sensors", "amount": "9440.00",
+            "expected_close_date": "2026-12-31"}})]) -> LeadConvertedPublic:
+    """Turn a lead into a customer and an opportunity."""
+    terms = body.opportunity
+    return answer(app.convert_lead(
+        ctx, lead_id, {"title": terms.title, "amount": str(terms.amount),
+                       "expected_close_date": terms.expected_close_date},
+        credit_limit=None if body.credit_limit is None else str(body.credit_limit),
+        payment_terms_days=body.payment_terms_days), LeadConvertedPublic)
+
+
+@router.get("/{lead_id}", response_model=LeadPublic, dependencies=[allow(*ALL_ROLES)])
+def get_lead(app: AppDep, lead_id: str) -> LeadPublic:
+    """A lead's current state."""
+    lead = app.lead(lead_id)
+    return LeadPublic(id=str(lead.id), version=lead.version, name=lead.name,
+                      company=lead.company, email=lead.email, source=lead.source,
+                      status=lead.status, reason=lead.reason,
+                      customer_id=str(lead.customer_id) if lead.customer_id else None,
+                      opportunity_id=str(lead.opportunity_id) if lead.opportunity_id else None)

@@ -1,0 +1,78 @@
+"""The general ledger: accounts, manual journal entries, reversals, period close."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+
+from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, ProjectorDep, allow
+from o2c.api.models import (
+    ClosePeriod,
+    CommandPublic,
+    LedgerAccountPublic,
+    OpenLedgerAccount,
+    PeriodPublic,
+    PostJournalEntry,
+    ReversalPublic,
+    ReverseJournalEntry,
+)
+from o2c.api.routes._common import answer, example, lines_of
+from o2c.projections import reports
+
+router = APIRouter(tags=["ledger"])
+FINANCE = [allow("finance")]
+
+
+@router.post("/ledger-accounts", status_code=201, response_model=CommandPublic,
+             dependencies=FINANCE)
+def open_ledger_account(app: AppDep, ctx: ContextDep, body: Annotated[
+        OpenLedgerAccount, example("Freight expense", {"code": "6100", "name": "Freight",
+                                                       "type": "expense"})]) -> CommandPublic:
+    """Add an account to the chart of accounts."""
+    return answer(app.open_ledger_account(ctx, body.code, body.name, body.type), CommandPublic)
+
+
+@router.get("/ledger-accounts/{code}", response_model=LedgerAccountPublic,
+            dependencies=[allow(*ALL_ROLES)])
+def get_ledger_account(app: AppDep, projector: ProjectorDep, code: str) -> LedgerAccountPublic:
+    """An account with its debits, credits and balance."""
+    account = app.ledger_account(code)
+    projector.catch_up()
+    line = next((row for row in reports.trial_balance(app)["accounts"]
+                 if row["code"] == account.code), None)
+    zero = reports.trial_balance(app)["totals"]["debit"] * 0
+    return LedgerAccountPublic(
+        code=account.code, id=str(account.id), version=account.version, name=account.name,
+        type=account.type, debit=line["debit"] if line else zero,
+        credit=line["credit"] if line else zero, balance=line["balance"] if line else zero)
+
+
+@router.post("/journal-entries", status_code=201, response_model=CommandPublic,
+             dependencies=FINANCE)
+def post_journal_entry(app: AppDep, ctx: ContextDep, body: Annotated[
+        PostJournalEntry, example("Owner's capital, back-dated", {
+            "memo": "Owner's capital contribution", "date": "2026-10-01",
+            "lines": [{"account": "1000", "debit": "5000.00"},
+                      {"account": "3000", "credit": "5000.00"}]})]) -> CommandPublic:
+    """Post a balanced manual entry; its effective date may lie in the past."""
+    return answer(app.post_journal_entry(ctx, body.memo, lines_of(body.lines), body.date),
+                  CommandPublic)
+
+
+@router.post("/journal-entries/{entry_id}/reverse", status_code=201,
+             response_model=ReversalPublic, dependencies=FINANCE)
+def reverse_journal_entry(app: AppDep, ctx: ContextDep, entry_id: str, body: Annotated[
+        ReverseJournalEntry, example("Undo", {"memo": "Reverse misposted accrual"})]
+                          ) -> ReversalPublic:
+    """Reverse an entry in an open period (the original stays in the books)."""
+    return answer(app.reverse_journal_entry(ctx, entry_id, body.memo, body.date),
+                  ReversalPublic)
+
+
+@router.post("/periods/close", response_model=PeriodPublic, dependencies=FINANCE)
+def close_period(app: AppDep, ctx: ContextDep, body: Annotated[
+        ClosePeriod, example("October close", {"through": "2026-10-31",
+                                               "note": "October closed"})]) -> PeriodPublic:
+    """Close the books through a date; postings dated inside are then refused (409)."""
+    return answer(app.close_period(ctx, body.through, body.note), PeriodPublic)

@@ -1,0 +1,85 @@
+"""Opportunities: the pipeline, and the hand-over of won deals as sales orders."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+
+from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, allow
+from o2c.api.models import (
+    ChangeStage,
+    CommandPublic,
+    LoseOpportunity,
+    OpenOpportunity,
+    OpportunityPublic,
+    OpportunityWonPublic,
+    OrderProgressPublic,
+    WinOpportunity,
+)
+from o2c.api.routes._common import answer, example, lines_of
+from o2c.domain.errors import NotFoundError
+
+router = APIRouter(prefix="/opportunities", tags=["opportunities"])
+SALES = [allow("sales")]
+
+
+@router.post("", status_code=201, response_model=CommandPublic, dependencies=SALES)
+def open_opportunity(app: AppDep, ctx: ContextDep, body: Annotated[
+        OpenOpportunity, example("A new deal", {
+            "customer_id": "0b8f7c6e-3c1a-4d3e-9a55-1f2b3c4d5e6f",
+            "title": "Rack monitoring pilot", "amount": "4800.00",
+            "expected_close_date": "2026-12-31"})]) -> CommandPublic:
+    """Open a deal for an existing customer."""
+    return answer(app.open_opportunity(ctx, body.customer_id, body.title, str(body.amount),
+                                       body.expected_close_date), CommandPublic)
+
+
+@router.post("/{opportunity_id}/stage", response_model=CommandPublic, dependencies=SALES)
+def change_stage(app: AppDep, ctx: ContextDep, opportunity_id: str, body: Annotated[
+        ChangeStage, example("To proposal", {"stage": "proposal"})]) -> CommandPublic:
+    """Move a deal to another open stage."""
+    return answer(app.change_stage(ctx, opportunity_id, body.stage), CommandPublic)
+
+
+@router.post("/{opportunity_id}/win", status_code=201, response_model=OpportunityWonPublic,
+             dependencies=SALES)
+def win_opportunity(app: AppDep, ctx: ContextDep, opportunity_id: str, body: Annotated[
+        WinOpportunity, example("Won with two lines", {"lines": [
+            {"sku": "NT-SENSOR-100", "quantity": "80", "unit_price": "89.00"},
+            {"sku": "NT-GATEWAY-200", "quantity": "5", "unit_price": "464.00"}]})]
+                    ) -> OpportunityWonPublic:
+    """Close a deal as won: it becomes a sales order."""
+    return answer(app.win_opportunity(ctx, opportunity_id, lines_of(body.lines)),
+                  OpportunityWonPublic)
+
+
+@router.post("/{opportunity_id}/lose", response_model=CommandPublic, dependencies=SALES)
+def lose_opportunity(app: AppDep, ctx: ContextDep, opportunity_id: str, body: Annotated[
+        LoseOpportunity, example("Lost", {"reason": "Chose a competitor"})]) -> CommandPublic:
+    """Close a deal as lost."""
+    return answer(app.lose_opportunity(ctx, opportunity_id, body.reason), CommandPublic)
+
+
+@router.get("/{opportunity_id}", response_model=OpportunityPublic,
+            dependencies=[allow(*ALL_ROLES)])
+def get_opportunity(app: AppDep, opportunity_id: str) -> OpportunityPublic:
+    """A deal, and what was shipped, invoiced and paid on its order."""
+    opp = app.opportunity(opportunity_id)
+    progress = None
+    if opp.order_id is not None:
+        try:
+            order = app.sales_order(opp.order_id)
+        except NotFoundError:
+            order = None
+        if order is not None:
+            progress = OrderProgressPublic(
+                order_id=str(order.id), status=order.status, total=order.total,
+                shipped_cost=order.cost, invoiced=order.invoiced_total, paid=order.paid,
+                open_balance=order.open_balance)
+    return OpportunityPublic(
+        id=str(opp.id), version=opp.version, customer_id=str(opp.customer_id), title=opp.title,
+        amount=opp.amount, expected_close_date=opp.expected_close_date, stage=opp.stage,
+        probability=opp.probability, lead_id=str(opp.lead_id) if opp.lead_id else None,
+        order_id=str(opp.order_id) if opp.order_id else None, lost_reason=opp.lost_reason,
+        order=progress)

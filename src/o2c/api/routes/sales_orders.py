@@ -1,0 +1,108 @@
+"""Sales orders: place, confirm, ship, invoice, pay, credit, cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+
+from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, allow
+from o2c.api.models import (
+    CancelOrder,
+    CommandPublic,
+    CreditInvoice,
+    CreditNotePublic,
+    InvoicePublic,
+    InvoiceSummaryPublic,
+    OrderLinePublic,
+    PaymentPublic,
+    PlaceSalesOrder,
+    RecordPayment,
+    SalesOrderPublic,
+    ShipmentPublic,
+    ShipOrder,
+)
+from o2c.api.routes._common import answer, example, lines_of
+
+router = APIRouter(prefix="/sales-orders", tags=["sales orders"])
+SALES, WAREHOUSE, FINANCE = [allow("sales")], [allow("warehouse")], [allow("finance")]
+
+
+@router.post("", status_code=201, response_model=CommandPublic, dependencies=SALES)
+def place_sales_order(app: AppDep, ctx: ContextDep, body: Annotated[
+        PlaceSalesOrder, example("Two gateways", {
+            "customer_id": "0b8f7c6e-3c1a-4d3e-9a55-1f2b3c4d5e6f",
+            "lines": [{"sku": "NT-GATEWAY-200", "quantity": "2", "unit_price": "480.00"}]})]
+                      ) -> CommandPublic:
+    """Place an order for an existing customer."""
+    return answer(app.place_sales_order(ctx, body.customer_id, lines_of(body.lines)),
+                  CommandPublic)
+
+
+@router.post("/{order_id}/confirm", response_model=CommandPublic, dependencies=SALES)
+def confirm_order(app: AppDep, ctx: ContextDep, order_id: str) -> CommandPublic:
+    """Check availability and reserve stock for every line, all or nothing."""
+    return answer(app.confirm_order(ctx, order_id), CommandPublic)
+
+
+@router.post("/{order_id}/shipments", status_code=201, response_model=ShipmentPublic,
+             dependencies=WAREHOUSE)
+def ship_order(app: AppDep, ctx: ContextDep, order_id: str, body: Annotated[
+        ShipOrder, example("Partial shipment", {"lines": [
+            {"sku": "NT-SENSOR-100", "quantity": "50"}]})]) -> ShipmentPublic:
+    """Ship reserved stock, in part or in whole (posts FIFO cost to COGS)."""
+    return answer(app.ship_order(ctx, order_id, lines_of(body.lines)), ShipmentPublic)
+
+
+@router.post("/{order_id}/invoices", status_code=201, response_model=InvoicePublic,
+             dependencies=FINANCE)
+def invoice_order(app: AppDep, ctx: ContextDep, order_id: str) -> InvoicePublic:
+    """Invoice what shipped and is not yet invoiced, with tax."""
+    return answer(app.invoice_order(ctx, order_id), InvoicePublic)
+
+
+@router.post("/{order_id}/payments", status_code=201, response_model=PaymentPublic,
+             dependencies=FINANCE)
+def pay_order(app: AppDep, ctx: ContextDep, order_id: str, body: Annotated[
+        RecordPayment, example("A bank transfer", {"amount": "1000.00",
+                                                   "reference": "ACH 90410"})]
+              ) -> PaymentPublic:
+    """Record a customer payment against the order's open invoices."""
+    return answer(app.pay_order(ctx, order_id, body.amount, body.reference), PaymentPublic)
+
+
+@router.post("/{order_id}/credit-notes", status_code=201, response_model=CreditNotePublic,
+             dependencies=FINANCE)
+def credit_invoice(app: AppDep, ctx: ContextDep, order_id: str, body: Annotated[
+        CreditInvoice, example("Wrong price", {"invoice_number": "INV-3F2A9C0D11B4-1",
+                                               "reason": "Billed at the wrong price"})]
+                   ) -> CreditNotePublic:
+    """Issue a credit note reversing an unpaid invoice."""
+    return answer(app.credit_invoice(ctx, order_id, body.invoice_number, body.reason),
+                  CreditNotePublic)
+
+
+@router.post("/{order_id}/cancel", response_model=CommandPublic, dependencies=SALES)
+def cancel_order(app: AppDep, ctx: ContextDep, order_id: str, body: Annotated[
+        CancelOrder, example("Postponed", {"reason": "Customer postponed the project"})]
+                 ) -> CommandPublic:
+    """Cancel an order that has not shipped, releasing its reservations."""
+    return answer(app.cancel_order(ctx, order_id, body.reason), CommandPublic)
+
+
+@router.get("/{order_id}", response_model=SalesOrderPublic, dependencies=[allow(*ALL_ROLES)])
+def get_sales_order(app: AppDep, order_id: str) -> SalesOrderPublic:
+    """An order: its lines, what shipped, its invoices and payments."""
+    order = app.sales_order(order_id)
+    return SalesOrderPublic(
+        id=str(order.id), version=order.version, number=order.number,
+        customer_id=str(order.customer_id),
+        opportunity_id=str(order.opportunity_id) if order.opportunity_id else None,
+        status=order.status, currency=order.currency, tax_rate=order.tax_rate,
+        lines=[OrderLinePublic(sku=line["sku"], quantity=line["quantity"],
+                               unit_price=line["unit_price"], shipped=order.shipped[line["sku"]],
+                               invoiced=order.invoiced[line["sku"]]) for line in order.lines],
+        total=order.total,
+        invoices=[InvoiceSummaryPublic(**{k: v for k, v in invoice.items() if k != "lines"})
+                  for invoice in order.invoices],
+        paid=order.paid, open_balance=order.open_balance, cancel_reason=order.cancel_reason)
