@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from o2c import __version__
 from o2c.api import errors
+from o2c.api.models import ErrorPublic
 from o2c.api.routes import (
     audit,
     customers,
@@ -116,11 +117,18 @@ def create_app(settings: Settings | None = None, app: O2C | None = None) -> Fast
             "are `{\"error\": CODE, \"detail\": TEXT}`. Money and quantities are decimal "
             f"strings. Request bodies are limited to {MAX_BODY_BYTES} bytes (413)."),
         lifespan=lifespan,
-        responses={
-            401: {"description": "No or bad bearer token"},
-            403: {"description": "The token's role may not do this"},
-            422: {"description": "Invalid input; nothing was recorded"},
-        },
+        responses={status: {"model": ErrorPublic, "description": text} for status, text in (
+            (401, "No or bad bearer token"),
+            (403, "The token's role may not do this"),
+            (404, "Unknown id"),
+            (409, "A business rule refused the command (insufficient_stock, invalid_state, "
+                  "unbalanced_entry, period_closed, conflict...); nothing was recorded"),
+            (412, "If-Match version mismatch; nothing was recorded"),
+            (413, "Request body too large"),
+            (422, "Invalid input, or an Idempotency-Key reused with another body; "
+                  "nothing was recorded"),
+            (503, "The store is unavailable; retry"),
+        )},
     )
     api.state.o2c = o2c
     api.state.projector = projector

@@ -211,6 +211,13 @@ class ClosePeriod(Command):
     note: Annotated[str, Field(max_length=2000)] = ""
 
 
+class ErrorPublic(BaseModel):
+    """Every error: a stable code and a one-line reason."""
+
+    error: str = Field(examples=["insufficient_stock"])
+    detail: str = Field(examples=["NT-SENSOR-100: 100 wanted, 70 available"])
+
+
 # Responses --------------------------------------------------------------------------
 
 class CommandPublic(Out):
