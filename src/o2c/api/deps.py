@@ -71,7 +71,7 @@ def command_context(
         alias="Idempotency-Key", max_length=200,
         description="Retry safely: the same key and body return the first answer.")] = None,
     if_match: Annotated[str | None, Header(
-        alias="If-Match", max_length=40,
+        alias="If-Match", max_length=40, pattern=r'^(W/)?"?[0-9]{1,18}"?$',
         description="The aggregate's expected version; a mismatch answers 412.")] = None,
 ) -> Context:
     """Who acts, under which idempotency key and expected version."""

@@ -40,10 +40,14 @@ HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "n
               415: "unsupported_media_type", 422: "invalid_input", 503: "unavailable"}
 
 
-def error(status: int, code: str, detail: str) -> JSONResponse:
+def error(status: int, code: str, detail: str,
+          headers: dict[str, str] | None = None) -> JSONResponse:
     """The error body every failure answers with."""
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
+    headers = dict(headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    return JSONResponse({"error": code, "detail": detail}, status_code=status,
+                        headers=headers or None)
 
 
 def status_of(exc: O2CError) -> int:
@@ -73,7 +77,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error(exc.status_code, HTTP_CODES.get(exc.status_code, "error"), str(exc.detail))
+        if exc.status_code == 400:  # an unreadable body (bad encoding...): invalid input
+            return error(422, "invalid_input", f"unreadable request: {exc.detail}")
+        return error(exc.status_code, HTTP_CODES.get(exc.status_code, "error"), str(exc.detail),
+                     headers=dict(exc.headers or {}))
 
     @app.exception_handler(OperationalError)
     def _store_down(_: Request, exc: OperationalError) -> JSONResponse:

@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 Dec = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=28),
                 PlainSerializer(str, return_type=str, when_used="json")]
@@ -19,6 +19,16 @@ Amount = Annotated[Dec, Field(examples=["1250.00"])]
 Quantity = Annotated[Dec, Field(examples=["3"])]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(min_length=1, max_length=2000)]
+def _iso_date(value: object) -> object:
+    """Dates come as ISO 8601 text only (not numbers, which pydantic would take as epochs)."""
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("a date must be ISO 8601 text, YYYY-MM-DD")
+    return dt.date.fromisoformat(value)
+
+
+Day = Annotated[dt.date, BeforeValidator(_iso_date), Field(examples=["2026-12-31"])]
 Sku = Annotated[str, Field(min_length=1, max_length=64, examples=["NT-SENSOR-100"])]
 MAX_LINES = 500
 
@@ -57,7 +67,7 @@ class OpportunityTerms(Command):
 
     title: Name
     amount: Amount
-    expected_close_date: dt.date
+    expected_close_date: Day
 
 
 class ConvertLead(Command):
@@ -83,7 +93,7 @@ class OpenOpportunity(Command):
     customer_id: Name
     title: Name
     amount: Amount
-    expected_close_date: dt.date
+    expected_close_date: Day
 
 
 class ChangeStage(Command):
@@ -194,20 +204,20 @@ class PostJournalEntry(Command):
 
     memo: LongText
     lines: Annotated[list[EntryLine], Field(min_length=2, max_length=200)]
-    date: dt.date | None = None
+    date: Day | None = None
 
 
 class ReverseJournalEntry(Command):
     """Undo an entry in an open period."""
 
     memo: LongText | None = None
-    date: dt.date | None = None
+    date: Day | None = None
 
 
 class ClosePeriod(Command):
     """Close the books through a date."""
 
-    through: dt.date
+    through: Day
     note: Annotated[str, Field(max_length=2000)] = ""
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from o2c.api.deps import ALL_ROLES, AppDep, ProjectorDep, allow
 from o2c.api.models import ArAgingPublic, InventoryPublic, PipelinePublic, TrialBalancePublic
+from o2c.domain.errors import InvalidInputError
 from o2c.projections import reports
 
 router = APIRouter(prefix="/reports", tags=["reports"], dependencies=[allow(*ALL_ROLES)])
@@ -16,6 +17,35 @@ After = Annotated[int | None, Query(ge=0, le=2**62, description=(
     "A log position from a command's answer: wait (up to 2 s) until the read models "
     "have reached it, so the report shows that write."))]
 WAIT_SECONDS = 2.0
+
+
+AsOf = Annotated[str | None, Query(
+    pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", json_schema_extra={"format": "date"},
+    description="An effective date, YYYY-MM-DD: postings effective on or before it.")]
+KnownAt = Annotated[str | None, Query(
+    pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+            r"(Z|[+-][0-9]{2}:?[0-9]{2})?$",
+    json_schema_extra={"format": "date-time"},
+    description="A recording time, ISO 8601 (UTC when no offset): only what had been "
+                "recorded by then.")]
+
+
+def _day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInputError(f"not a calendar date: {value!r}") from None
+
+
+def _moment(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInputError(f"not an ISO 8601 time: {value!r}") from None
 
 
 def _fresh(projector: ProjectorDep, after: int | None) -> int:
@@ -42,20 +72,16 @@ def inventory(app: AppDep, projector: ProjectorDep, after: After = None) -> dict
 
 @router.get("/trial-balance", response_model=TrialBalancePublic)
 def trial_balance(app: AppDep, projector: ProjectorDep, after: After = None,
-                  as_of: Annotated[date | None, Query(
-                      description="Postings effective on or before this date.")] = None,
-                  known_at: Annotated[datetime | None, Query(
-                      description="Only what had been recorded by this time.")] = None,
-                  ) -> dict[str, Any]:
+                  as_of: AsOf = None, known_at: KnownAt = None) -> dict[str, Any]:
     """Per account: debit, credit, balance; totals. As of a date, as known at a time."""
+    day, moment = _day(as_of), _moment(known_at)
     return _with(_fresh(projector, after),
-                 reports.trial_balance(app, as_of=as_of, known_at=known_at))
+                 reports.trial_balance(app, as_of=day, known_at=moment))
 
 
 @router.get("/ar-aging", response_model=ArAgingPublic)
 def ar_aging(app: AppDep, projector: ProjectorDep, after: After = None,
-             as_of: Annotated[date | None, Query(
-                 description="Age invoices as of this date (today by default).")] = None,
-             ) -> dict[str, Any]:
-    """Open invoices by age bucket."""
-    return _with(_fresh(projector, after), reports.ar_aging(app, as_of=as_of))
+             as_of: AsOf = None) -> dict[str, Any]:
+    """Open invoices by age bucket (as of a date; today by default)."""
+    day = _day(as_of)
+    return _with(_fresh(projector, after), reports.ar_aging(app, as_of=day))
