@@ -7,8 +7,8 @@ import tempfile
 from pathlib import Path
 
 import schemathesis
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from o2c.api import create_app
 from o2c.application import Context
