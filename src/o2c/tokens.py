@@ -1,7 +1,10 @@
 """Bearer tokens for the HTTP API, stored only as SHA-256 hashes in the event store's database.
 
 The CLI (``o2c tokens create``) and the API both use this module; it lives outside
-``o2c.api`` because nothing may import the API.
+``o2c.api`` because nothing may import the API. A token is shown once, when it is
+created; the database keeps its hash, role, holder's name and creation time, so
+every server process (and a restarted one) knows the same tokens.
+``O2C_BOOTSTRAP_TOKEN`` is accepted as ``admin`` without being stored.
 """
 
 from __future__ import annotations
@@ -9,22 +12,27 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from o2c.store import now_iso
+from o2c.store import SCHEMA_LOCK, Database, now_iso
 
 if TYPE_CHECKING:
     from o2c.application import O2C
 
 ROLES = ("sales", "warehouse", "finance", "auditor", "admin")
 TABLE = "o2c_tokens"
+MAX_NAME = 100
+#: Longest token a lookup considers (ours are 47 characters); longer ones are unknown.
+MAX_TOKEN = 200
 _CACHE_SECONDS = 5.0
+_ensured: weakref.WeakSet[Database] = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
 class TokenInfo:
-    """Who holds a token: its role and name."""
+    """Who holds a token: its role, its holder's name, and a short id of the token."""
 
     role: str
     name: str
@@ -32,37 +40,83 @@ class TokenInfo:
 
     @property
     def actor(self) -> str:
-        """How events record this token's holder."""
-        return f"{self.role}:{self.name}"
+        """How events record this token's holder: ``role:name#token-id``.
+
+        The id (the first 12 hex digits of the token's hash) tells apart two
+        tokens given to holders of the same name.
+        """
+        return f"{self.role}:{self.name}#{self.token_id}"
 
 
 def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def ensure_table(app: O2C) -> None:
-    """Creates the token table if it is missing."""
+    """Creates the token table if it is missing (once per database per process)."""
+    if app.db in _ensured:
+        return
     with app.db.transaction() as cur:
+        if app.db.postgres:  # two processes starting together must not race on DDL
+            cur.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
         cur.execute(f"CREATE TABLE IF NOT EXISTS {app.db.table(TABLE)} ("
                     "token_hash TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL, "
                     "created_at TEXT NOT NULL)")
+    _ensured.add(app.db)
+
+
+def _holder(role: str, name: str | None) -> str:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    label = (name or role).strip()
+    if not label or len(label) > MAX_NAME or not label.isprintable() or "#" in label:
+        raise ValueError(f"name must be 1 to {MAX_NAME} printable characters without '#'")
+    return label
 
 
 def create_token(app: O2C, role: str, name: str | None = None) -> str:
-    """Creates a token for a role; returns it (only its hash is stored)."""
-    if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-    label = (name or role).strip()[:100] or role
+    """Creates a token for a role and its holder; returns it (only its hash is stored)."""
+    label = _holder(role, name)
     token = "o2c_" + secrets.token_urlsafe(32)
     ensure_table(app)
     with app.db.transaction() as cur:
-        cur.execute(f"INSERT INTO {app.db.table(TABLE)} VALUES (?, ?, ?, ?)",
-                    (_digest(token), role, label, now_iso()))
+        cur.execute(f"INSERT INTO {app.db.table(TABLE)} (token_hash, role, name, created_at) "
+                    "VALUES (?, ?, ?, ?)", (_digest(token), role, label, now_iso()))
     return token
 
 
+def _bootstrap(token: str, bootstrap: str | None) -> TokenInfo | None:
+    if bootstrap and secrets.compare_digest(token.encode("utf-8", "surrogatepass"),
+                                            bootstrap.encode("utf-8", "surrogatepass")):
+        return TokenInfo(role="admin", name="bootstrap", token_id=_digest(bootstrap)[:12])
+    return None
+
+
+def lookup_token(app: O2C, token: str) -> TokenInfo | None:
+    """The holder of a token (``O2C_BOOTSTRAP_TOKEN`` is admin), or None for an unknown one."""
+    return _bootstrap(token, app.settings.bootstrap_token) or _stored(app, token)
+
+
+def _stored(app: O2C, token: str) -> TokenInfo | None:
+    """The holder of a token created with ``create_token``, from the database."""
+    if not 0 < len(token) <= MAX_TOKEN:
+        return None
+    ensure_table(app)
+    digest = _digest(token)
+    with app.db.transaction(write=False) as cur:
+        row = cur.execute(f"SELECT role, name FROM {app.db.table(TABLE)} "
+                          "WHERE token_hash = ?", (digest,)).fetchone()
+    if row is None or row[0] not in ROLES:
+        return None
+    return TokenInfo(role=row[0], name=row[1], token_id=digest[:12])
+
+
 class TokenStore:
-    """Looks tokens up, with a few seconds' memory so a busy server does not ask every time."""
+    """Looks tokens up for a server, remembering answers for a few seconds.
+
+    Only the answer is remembered, per process; the tokens themselves live in
+    the database, so every server process accepts the same ones.
+    """
 
     def __init__(self, app: O2C, bootstrap: str | None) -> None:
         self.app = app
@@ -72,18 +126,17 @@ class TokenStore:
 
     def lookup(self, token: str) -> TokenInfo | None:
         """The holder of a token, or None for an unknown one."""
-        if self.bootstrap and secrets.compare_digest(token, self.bootstrap):
-            return TokenInfo(role="admin", name="bootstrap", token_id="O2C_BOOTSTRAP_TOKEN")  # noqa: S106 - a label, not a secret
+        found = _bootstrap(token, self.bootstrap)
+        if found is not None:
+            return found
+        if not 0 < len(token) <= MAX_TOKEN:
+            return None
         digest = _digest(token)
         now = time.monotonic()
         cached = self._seen.get(digest)
         if cached is not None and now - cached[0] < _CACHE_SECONDS:
             return cached[1]
-        with self.app.db.transaction(write=False) as cur:
-            row = cur.execute(f"SELECT role, name FROM {self.app.db.table(TABLE)} "
-                              "WHERE token_hash = ?", (digest,)).fetchone()
-        info = None if row is None else TokenInfo(role=row[0], name=row[1],
-                                                   token_id=digest[:12])
+        info = _stored(self.app, token)
         if len(self._seen) > 10_000:
             self._seen.clear()
         self._seen[digest] = (now, info)

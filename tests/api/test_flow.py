@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from fastapi.testclient import TestClient
@@ -29,7 +30,20 @@ def test_lead_to_cash(client: TestClient, tokens: dict[str, dict[str, str]]) -> 
                              json={"stage": "proposal"}))
     pipeline = _ok(client.get(f"/reports/pipeline?after={staged['position']}", headers=sales))
     assert pipeline["position"] >= staged["position"]
-    assert {s["stage"]: s["count"] for s in pipeline["stages"]}["proposal"] == 1
+    proposal = {s["stage"]: s for s in pipeline["stages"]}["proposal"]
+    assert (proposal["count"], proposal["amount"], proposal["weighted_amount"]) == (
+        1, "9440.00", "4720.00")  # 50 % of 9440.00
+    # A second lead goes nowhere, and a second deal is lost.
+    other = _ok(client.post("/leads", headers=sales, json={
+        "name": "Lee Park", "company": "Orbit Labs", "email": "lee@orbit.example",
+        "source": "trade show"}), 201)
+    _ok(client.post(f"/leads/{other['id']}/disqualify", headers=sales,
+                    json={"reason": "No budget"}))
+    lost = _ok(client.post("/opportunities", headers=sales, json={
+        "customer_id": converted["customer_id"], "title": "Spare gateways", "amount": "1200",
+        "expected_close_date": "2026-11-30"}), 201)
+    _ok(client.post(f"/opportunities/{lost['id']}/lose", headers=sales,
+                    json={"reason": "Postponed"}))
     _ok(client.post("/stock-items", headers=warehouse,
                     json={"sku": "NT-SENSOR-100", "name": "Sensor"}), 201)
     _ok(client.post("/stock-items/NT-SENSOR-100/receipts", headers=warehouse,
@@ -47,6 +61,19 @@ def test_lead_to_cash(client: TestClient, tokens: dict[str, dict[str, str]]) -> 
     shipped = _ok(client.post(f"/sales-orders/{order}/shipments", headers=warehouse, json={
         "lines": [{"sku": "NT-SENSOR-100", "quantity": "110"}]}), 201)
     assert shipped["cost"] == "4655.00"  # 100 x 42.00 + 10 x 45.50, FIFO
+    inventory = _ok(client.get(f"/reports/inventory?after={shipped['position']}",
+                               headers=warehouse))
+    assert inventory["items"] == [{
+        "sku": "NT-SENSOR-100", "name": "Sensor", "on_hand": "40", "reserved": "10",
+        "available": "30", "value": "1820.00"}]  # 40 x 45.50 left at cost
+    assert inventory["total_value"] == "1820.00"
+    pipeline = _ok(client.get(f"/reports/pipeline?after={shipped['position']}", headers=sales))
+    assert pipeline["won"] == {"count": 1, "amount": "9440.00"}
+    assert pipeline["lost"] == {"count": 1, "amount": "1200.00"}
+    assert pipeline["win_rate"] == "0.5000"
+    assert pipeline["leads"] == {"total": 2, "converted": 1, "disqualified": 1, "open": 0}
+    assert pipeline["lead_conversion_rate"] == "0.5000"
+    assert all(stage["count"] == 0 for stage in pipeline["stages"])
     invoice = _ok(client.post(f"/sales-orders/{order}/invoices", headers=finance), 201)
     assert (invoice["net"], invoice["tax"], invoice["total"]) == ("9790.00", "783.20",
                                                                  "10573.20")
@@ -63,8 +90,20 @@ def test_lead_to_cash(client: TestClient, tokens: dict[str, dict[str, str]]) -> 
     assert accounts["2100"]["balance"] == "-783.20"
     assert accounts["5000"]["balance"] == "4655.00"
     assert balance["totals"]["balance"] == "0.00"
+    assert balance["totals"]["debit"] == balance["totals"]["credit"]
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    before = _ok(client.get(f"/reports/trial-balance?as_of={yesterday}", headers=auditor))
+    assert Decimal(balance["totals"]["debit"]) > 0
+    assert Decimal(before["totals"]["debit"]) == 0  # everything was posted today
+    known = _ok(client.get("/reports/trial-balance?known_at=2000-01-01T00:00:00Z",
+                           headers=auditor))
+    assert Decimal(known["totals"]["debit"]) == 0  # nothing was recorded back then
     aging = _ok(client.get(f"/reports/ar-aging?after={paid['position']}", headers=finance))
     assert aging["total_open"] == "573.20"
+    assert [(b["bucket"], b["count"], b["amount"]) for b in aging["buckets"]
+            if b["count"]] == [("current", 1, "573.20")]
+    assert aging["invoices"][0]["invoice_number"] == invoice["invoice_number"]
+    assert aging["invoices"][0]["order_id"] == order
     opportunity = _ok(client.get(f"/opportunities/{opp}", headers=sales))
     assert opportunity["stage"] == "won"
     assert opportunity["order"]["status"] == "partially_shipped"
@@ -83,7 +122,7 @@ def test_lead_to_cash(client: TestClient, tokens: dict[str, dict[str, str]]) -> 
     stream = _ok(client.get(f"/audit/streams/{order}", headers=auditor))
     assert [e["event"] for e in stream["events"]][:2] == ["SalesOrder.Placed",
                                                           "SalesOrder.Confirmed"]
-    assert stream["events"][1]["actor"] == "sales:sales-user"
+    assert stream["events"][1]["actor"].startswith("sales:sales-user#")
     log = _ok(client.get("/audit/events?after=0&limit=5", headers=auditor))
     assert [e["position"] for e in log["events"]] == [1, 2, 3, 4, 5]
 

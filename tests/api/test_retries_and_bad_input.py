@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+
 import pytest
 from fastapi.testclient import TestClient
 
 from o2c.application import O2C
+from o2c.store import META_TABLE
+
+
+def _log_rows(app: O2C) -> tuple[int, int]:
+    """Rows in the events table and in its audit records."""
+    with app.db.transaction(write=False) as cur:
+        events = cur.execute(f"SELECT COUNT(*) FROM {app.db.events_table}").fetchone()
+        metas = cur.execute(f"SELECT COUNT(*) FROM {app.db.table(META_TABLE)}").fetchone()
+    assert events is not None
+    assert metas is not None
+    return int(events[0]), int(metas[0])
 
 
 @pytest.fixture
@@ -21,17 +35,29 @@ def test_same_key_records_once(client: TestClient, stocked: dict[str, str],
                                api_app: O2C) -> None:
     headers = {**stocked, "Idempotency-Key": "receipt-42"}
     body = {"quantity": "5", "unit_cost": "2.50"}
+    rows = _log_rows(api_app)
     first = client.post("/stock-items/S-1/receipts", headers=headers, json=body)
+    recorded = _log_rows(api_app)
+    assert recorded == (rows[0] + 2, rows[1] + 2)  # the receipt and its journal entry
     head = api_app.db.head()
     again = client.post("/stock-items/S-1/receipts", headers=headers, json=body)
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json()
-    assert api_app.db.head() == head  # nothing recorded the second time
+    assert _log_rows(api_app) == recorded  # nothing recorded the second time
     assert api_app.stock_item("S-1").on_hand == 15
     other = client.post("/stock-items/S-1/receipts", headers=headers,
                         json={"quantity": "6", "unit_cost": "2.50"})
     assert (other.status_code, other.json()["error"]) == (422, "idempotency_key_reused")
+    elsewhere = client.post("/stock-items/S-1/adjustments", headers=headers,
+                            json={"counted_quantity": "1", "reason": "count"})
+    assert (elsewhere.status_code, elsewhere.json()["error"]) == (422, "idempotency_key_reused")
+    assert _log_rows(api_app) == recorded
     assert api_app.db.head() == head
+    for bad_key in ("", "x" * 201, "tab\there"):
+        refused = client.post("/stock-items/S-1/receipts", json=body,
+                              headers={**stocked, "Idempotency-Key": bad_key})
+        assert refused.status_code == 422, bad_key
+    assert _log_rows(api_app) == recorded
 
 
 def test_key_survives_a_new_server(client: TestClient, stocked: dict[str, str],
@@ -124,6 +150,22 @@ def test_oversized_input_is_refused(client: TestClient, stocked: dict[str, str],
     many = client.post("/sales-orders", headers=stocked,
                        json={"customer_id": "x", "lines": lines})
     assert many.status_code in (413, 422)
+    assert "lines" in many.json()["detail"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the size is only seen streaming
+        yield b'{"name": "'
+        for _ in range(40):
+            yield b"x" * 50_000
+        yield b'", "company": "c", "email": "a@b.example", "source": "s"}'
+
+    streamed = client.post("/leads", headers={**stocked, "Content-Type": "application/json"},
+                           content=chunks())
+    assert (streamed.status_code, streamed.json()["error"]) == (413, "payload_too_large")
+    declared = client.post("/leads", content=b"{}", headers={
+        **stocked, "Content-Type": "application/json", "Content-Length": "5000000"})
+    assert declared.status_code == 413
+    long_id = client.post(f"/sales-orders/{'x' * 5000}/confirm", headers=stocked)
+    assert long_id.status_code == 422
     assert api_app.db.head() == head
 
 
@@ -143,3 +185,27 @@ def test_unknown_references(client: TestClient, stocked: dict[str, str], api_app
     assert client.post("/stock-items/NOPE/receipts", headers=stocked,
                        json={"quantity": "1", "unit_cost": "1.00"}).status_code == 404
     assert api_app.db.head() == head
+
+
+@pytest.mark.parametrize("query", [
+    "known_at=9999-12-31T23:59:59-05:00",  # year 10000 in UTC
+    "known_at=2026-02-30T00:00:00Z",
+    "known_at=yesterday",
+    "as_of=2026-13-01",
+    "as_of=20260101",
+    "after=-1",
+    "after=1e3",
+])
+def test_bad_report_queries(client: TestClient, stocked: dict[str, str], query: str) -> None:
+    response = client.get(f"/reports/trial-balance?{query}", headers=stocked)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "invalid_input"
+
+
+def test_a_position_past_the_head_does_not_wait(client: TestClient, stocked: dict[str, str],
+                                                api_app: O2C) -> None:
+    started = time.monotonic()
+    report = client.get("/reports/inventory?after=999999999", headers=stocked)
+    assert report.status_code == 200
+    assert time.monotonic() - started < 1.5
+    assert report.json()["position"] == api_app.db.head()

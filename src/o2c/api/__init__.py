@@ -41,7 +41,12 @@ MAX_BODY_BYTES = 1_000_000
 
 
 class BodyLimit:
-    """Refuses bodies over ``MAX_BODY_BYTES`` (413), by header or while streaming."""
+    """Refuses request bodies over ``limit`` bytes with 413, before the app sees them.
+
+    A declared ``Content-Length`` over the limit is refused unread; a body sent
+    without one (chunked) is read only up to the limit. At most ``limit`` bytes
+    are ever held for a request.
+    """
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
         self.app = app
@@ -55,25 +60,30 @@ class BodyLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await _too_large(send, self.limit)
             return
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await _too_large(send, self.limit)
+                return
+            chunks.append(chunk)
+            more = bool(message.get("more_body", False))
+        body: Message | None = {"type": "http.request", "body": b"".join(chunks),
+                                "more_body": False}
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await _too_large(send, self.limit)
+        async def replay() -> Message:
+            nonlocal body
+            if body is not None:
+                message, body = body, None
+                return message
+            return await receive()
 
-
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 async def _too_large(send: Send, limit: int) -> None:
@@ -81,13 +91,15 @@ async def _too_large(send: Send, limit: int) -> None:
             + str(limit).encode() + b' bytes"}')
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
 
 
 def create_app(settings: Settings | None = None, app: O2C | None = None) -> FastAPI:
     """The API over one application (built from the environment when not given)."""
     settings = settings or (app.settings if app is not None else Settings())
+    owned = app is None  # built here, so closed here when the server stops
     o2c = app or build_app(settings)
     projector = Projector(o2c)
     stop = threading.Event()
@@ -105,6 +117,8 @@ def create_app(settings: Settings | None = None, app: O2C | None = None) -> Fast
             stop.set()
             if worker is not None:
                 worker.join(timeout=5)
+            if owned:
+                o2c.close()
 
     api = FastAPI(
         title="o2c",

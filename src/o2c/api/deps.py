@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from o2c.application import O2C, Context
 from o2c.projections import Projector
-from o2c.tokens import TokenInfo, TokenStore
+from o2c.tokens import MAX_TOKEN, TokenInfo, TokenStore
 
 ALL_ROLES = ("sales", "warehouse", "finance", "auditor", "admin")
+
+#: An id, SKU or account code in a path (longer ones cannot exist: 422).
+PathId = Annotated[str, Path(min_length=1, max_length=100)]
+
+bearer = HTTPBearer(
+    auto_error=False, scheme_name="bearer",
+    description="A token from `o2c tokens create --role ROLE`, or `O2C_BOOTSTRAP_TOKEN` "
+                "(admin). Roles: sales (leads, customers, opportunities, orders), warehouse "
+                "(stock, shipments), finance (invoices, payments, ledger), auditor (reads "
+                "everything, writes nothing), admin (everything).")
 
 
 def get_app(request: Request) -> O2C:
@@ -29,25 +40,27 @@ AppDep = Annotated[O2C, Depends(get_app)]
 ProjectorDep = Annotated[Projector, Depends(get_projector)]
 
 
-def caller(request: Request,
-           authorization: Annotated[str | None, Header(include_in_schema=False)] = None
-           ) -> TokenInfo:
+def caller(request: Request, credentials: Annotated[
+        HTTPAuthorizationCredentials | None, Depends(bearer)]) -> TokenInfo:
     """The token's holder; 401 without a valid bearer token."""
-    if not authorization or not authorization.lower().startswith("bearer "):
+    if credentials is None:
         raise HTTPException(401, "a bearer token is required (Authorization: Bearer TOKEN)")
-    token = authorization[7:].strip()
+    token = credentials.credentials.strip()
     store: TokenStore = request.app.state.tokens
-    info = store.lookup(token) if 0 < len(token) <= 200 else None
+    info = store.lookup(token) if 0 < len(token) <= MAX_TOKEN else None
     if info is None:
         raise HTTPException(401, "unknown or malformed bearer token")
     return info
+
+
+ActorDep = Annotated[TokenInfo, Depends(caller)]
 
 
 def allow(*roles: str) -> Any:
     """A dependency that lets only these roles (and admin) through; 403 otherwise."""
     permitted = {*roles, "admin"}
 
-    def check(who: Annotated[TokenInfo, Depends(caller)]) -> TokenInfo:
+    def check(who: ActorDep) -> TokenInfo:
         if who.role not in permitted:
             raise HTTPException(403, f"role {who.role} may not do this; "
                                      f"allowed: {', '.join(sorted(permitted))}")
@@ -66,10 +79,13 @@ def _version(if_match: str | None) -> int | None:
 
 
 def command_context(
-    who: Annotated[TokenInfo, Depends(caller)],
+    who: ActorDep,
     idempotency_key: Annotated[str | None, Header(
-        alias="Idempotency-Key", max_length=200,
-        description="Retry safely: the same key and body return the first answer.")] = None,
+        alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^[\x20-\x7e]+$",
+        description="Retry safely: the same key and body return the first answer and record "
+                    "nothing more; the same key with another body is 422. Printable ASCII, "
+                    "up to 200 characters. Kept in the database: it holds across server "
+                    "processes and restarts.")] = None,
     if_match: Annotated[str | None, Header(
         alias="If-Match", max_length=40, pattern=r'^(W/)?"?[0-9]{1,18}"?$',
         description="The aggregate's expected version; a mismatch answers 412.")] = None,

@@ -91,3 +91,10 @@ def install(app: FastAPI) -> None:
     def _store_error(_: Request, exc: PersistenceError) -> JSONResponse:
         log.error("store error: %s", exc)
         return error(503, "unavailable", "the store refused the operation; retry shortly")
+
+    @app.exception_handler(Exception)
+    def _bug(_: Request, exc: Exception) -> JSONResponse:
+        # A bug, never a client's doing: the answer keeps the error shape and says
+        # nothing about the internals (the log has the traceback).
+        log.error("unexpected error: %r", exc)
+        return error(500, "internal_error", "an unexpected error on the server")

@@ -7,9 +7,13 @@ from typing import Any, TypeVar
 from fastapi import Body
 
 from o2c.api.models import CommandPublic
-from o2c.application import Result
+from o2c.application import O2C, Result
+from o2c.projections import Projector
 
 P = TypeVar("P", bound=CommandPublic)
+
+#: The longest a query waits for the read models to reach a position.
+WAIT_SECONDS = 2.0
 
 
 def answer(result: Result, model: type[P]) -> P:
@@ -25,3 +29,14 @@ def example(summary: str, value: dict[str, Any]) -> Any:
 def lines_of(lines: list[Any]) -> list[dict[str, Any]]:
     """Body lines as plain dicts (amounts stay Decimal)."""
     return [line.model_dump(exclude_none=True) for line in lines]
+
+
+def fresh(app: O2C, projector: Projector, after: int | None) -> int:
+    """Waits (up to ``WAIT_SECONDS``) for the read models to reach ``after``; their position.
+
+    A position past the log's head cannot be reached by waiting, so the wait
+    stops at the head: a made-up position costs no more than a real one.
+    """
+    if after is not None:
+        projector.wait_for(min(after, app.db.head()), timeout=WAIT_SECONDS)
+    return projector.position()

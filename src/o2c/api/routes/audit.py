@@ -8,8 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from o2c import audit
-from o2c.api.deps import AppDep, allow
-from o2c.api.models import plain
+from o2c.api.deps import AppDep, PathId, allow
+from o2c.api.models import AuditLogPublic, StreamPublic, TrailPublic, VerdictPublic, plain
 from o2c.domain.errors import NotFoundError
 from o2c.domain.ledger_account import LedgerAccount
 from o2c.domain.stock_item import StockItem
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/audit", tags=["audit"],
                    dependencies=[allow("auditor", "finance")])
 
 
-@router.get("/events")
+@router.get("/events", response_model=AuditLogPublic)
 def events(app: AppDep, after: Annotated[int, Query(ge=0, le=2**62)] = 0,
            limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     """The log in order: position, time, actor, idempotency key, event, hash."""
@@ -37,8 +37,8 @@ def events(app: AppDep, after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     return {"events": items, "next_after": items[-1]["position"] if items else after}
 
 
-@router.get("/streams/{aggregate_id}")
-def stream(app: AppDep, aggregate_id: str) -> dict[str, Any]:
+@router.get("/streams/{aggregate_id}", response_model=StreamPublic)
+def stream(app: AppDep, aggregate_id: PathId) -> dict[str, Any]:
     """Every event of one aggregate (an id, a SKU or an account code), in order."""
     steps = audit.history(app, aggregate_id)
     for derived in (StockItem.create_id(aggregate_id.upper()),
@@ -50,14 +50,14 @@ def stream(app: AppDep, aggregate_id: str) -> dict[str, Any]:
             "events": plain(steps)}
 
 
-@router.get("/trail/{aggregate_id}")
-def trail(app: AppDep, aggregate_id: str) -> dict[str, Any]:
+@router.get("/trail/{aggregate_id}", response_model=TrailPublic)
+def trail(app: AppDep, aggregate_id: PathId) -> dict[str, Any]:
     """Lineage of a journal entry or sales order: back to its lead, forward to its cash."""
     result: dict[str, Any] = plain(audit.trail(app, aggregate_id))
     return result
 
 
-@router.get("/verify")
+@router.get("/verify", response_model=VerdictPublic)
 def verify(app: AppDep) -> dict[str, Any]:
     """Recompute the hash chain: the first bad event, or the head hash and count."""
     return audit.verify(app).as_dict()

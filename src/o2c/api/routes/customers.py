@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
-from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, ProjectorDep, allow
+from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, ProjectorDep, allow
 from o2c.api.models import CommandPublic, CustomerPublic, RegisterCustomer
-from o2c.api.routes._common import answer, example
+from o2c.api.routes._common import answer, example, fresh
 from o2c.projections import reports
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -27,10 +27,10 @@ def register_customer(app: AppDep, ctx: ContextDep, body: Annotated[
 
 
 @router.get("/{customer_id}", response_model=CustomerPublic, dependencies=[allow(*ALL_ROLES)])
-def get_customer(app: AppDep, projector: ProjectorDep, customer_id: str) -> CustomerPublic:
+def get_customer(app: AppDep, projector: ProjectorDep, customer_id: PathId) -> CustomerPublic:
     """A customer, with what its orders shipped, invoiced and paid."""
     customer = app.customer(customer_id)
-    projector.catch_up()
+    fresh(app, projector, app.db.head())
     summary = reports.customer_summary(app, str(customer.id))
     return CustomerPublic(
         id=str(customer.id), version=customer.version, name=customer.name,

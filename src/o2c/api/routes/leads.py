@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
-from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, allow
+from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, allow
 from o2c.api.models import (
     CaptureLead,
     CommandPublic,
@@ -32,13 +32,13 @@ def capture_lead(app: AppDep, ctx: ContextDep, body: Annotated[CaptureLead, exam
 
 
 @router.post("/{lead_id}/qualify", response_model=CommandPublic, dependencies=SALES)
-def qualify_lead(app: AppDep, ctx: ContextDep, lead_id: str) -> CommandPublic:
+def qualify_lead(app: AppDep, ctx: ContextDep, lead_id: PathId) -> CommandPublic:
     """Mark a new lead as qualified."""
     return answer(app.qualify_lead(ctx, lead_id), CommandPublic)
 
 
 @router.post("/{lead_id}/disqualify", response_model=CommandPublic, dependencies=SALES)
-def disqualify_lead(app: AppDep, ctx: ContextDep, lead_id: str, body: Annotated[
+def disqualify_lead(app: AppDep, ctx: ContextDep, lead_id: PathId, body: Annotated[
         DisqualifyLead, example("No budget", {"reason": "No budget this year"})]
                     ) -> CommandPublic:
     """Drop a lead, with the reason."""
@@ -47,7 +47,7 @@ def disqualify_lead(app: AppDep, ctx: ContextDep, lead_id: str, body: Annotated[
 
 @router.post("/{lead_id}/convert", status_code=201, response_model=LeadConvertedPublic,
              dependencies=SALES)
-def convert_lead(app: AppDep, ctx: ContextDep, lead_id: str, body: Annotated[
+def convert_lead(app: AppDep, ctx: ContextDep, lead_id: PathId, body: Annotated[
         ConvertLead, example("Convert into a deal", {"opportunity": {
             "title": "Apex assembly line sensors", "amount": "9440.00",
             "expected_close_date": "2026-12-31"}})]) -> LeadConvertedPublic:
@@ -61,7 +61,7 @@ def convert_lead(app: AppDep, ctx: ContextDep, lead_id: str, body: Annotated[
 
 
 @router.get("/{lead_id}", response_model=LeadPublic, dependencies=[allow(*ALL_ROLES)])
-def get_lead(app: AppDep, lead_id: str) -> LeadPublic:
+def get_lead(app: AppDep, lead_id: PathId) -> LeadPublic:
     """A lead's current state."""
     lead = app.lead(lead_id)
     return LeadPublic(id=str(lead.id), version=lead.version, name=lead.name,

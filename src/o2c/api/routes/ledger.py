@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter
 
-from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, ProjectorDep, allow
+from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, ProjectorDep, allow
 from o2c.api.models import (
     ClosePeriod,
     CommandPublic,
@@ -17,7 +18,7 @@ from o2c.api.models import (
     ReversalPublic,
     ReverseJournalEntry,
 )
-from o2c.api.routes._common import answer, example, lines_of
+from o2c.api.routes._common import answer, example, fresh, lines_of
 from o2c.projections import reports
 
 router = APIRouter(tags=["ledger"])
@@ -35,17 +36,17 @@ def open_ledger_account(app: AppDep, ctx: ContextDep, body: Annotated[
 
 @router.get("/ledger-accounts/{code}", response_model=LedgerAccountPublic,
             dependencies=[allow(*ALL_ROLES)])
-def get_ledger_account(app: AppDep, projector: ProjectorDep, code: str) -> LedgerAccountPublic:
+def get_ledger_account(app: AppDep, projector: ProjectorDep, code: PathId) -> LedgerAccountPublic:
     """An account with its debits, credits and balance."""
     account = app.ledger_account(code)
-    projector.catch_up()
-    line = next((row for row in reports.trial_balance(app)["accounts"]
-                 if row["code"] == account.code), None)
-    zero = reports.trial_balance(app)["totals"]["debit"] * 0
+    fresh(app, projector, app.db.head())
+    balance = reports.trial_balance(app)
+    zero = Decimal(0).scaleb(-app.places)
+    line = next((row for row in balance["accounts"] if row["code"] == account.code),
+                {"debit": zero, "credit": zero, "balance": zero})
     return LedgerAccountPublic(
         code=account.code, id=str(account.id), version=account.version, name=account.name,
-        type=account.type, debit=line["debit"] if line else zero,
-        credit=line["credit"] if line else zero, balance=line["balance"] if line else zero)
+        type=account.type, debit=line["debit"], credit=line["credit"], balance=line["balance"])
 
 
 @router.post("/journal-entries", status_code=201, response_model=CommandPublic,
@@ -62,7 +63,7 @@ def post_journal_entry(app: AppDep, ctx: ContextDep, body: Annotated[
 
 @router.post("/journal-entries/{entry_id}/reverse", status_code=201,
              response_model=ReversalPublic, dependencies=FINANCE)
-def reverse_journal_entry(app: AppDep, ctx: ContextDep, entry_id: str, body: Annotated[
+def reverse_journal_entry(app: AppDep, ctx: ContextDep, entry_id: PathId, body: Annotated[
         ReverseJournalEntry, example("Undo", {"memo": "Reverse misposted accrual"})]
                           ) -> ReversalPublic:
     """Reverse an entry in an open period (the original stays in the books)."""

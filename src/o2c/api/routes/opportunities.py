@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
-from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, allow
+from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, allow
 from o2c.api.models import (
     ChangeStage,
     CommandPublic,
@@ -36,7 +36,7 @@ def open_opportunity(app: AppDep, ctx: ContextDep, body: Annotated[
 
 
 @router.post("/{opportunity_id}/stage", response_model=CommandPublic, dependencies=SALES)
-def change_stage(app: AppDep, ctx: ContextDep, opportunity_id: str, body: Annotated[
+def change_stage(app: AppDep, ctx: ContextDep, opportunity_id: PathId, body: Annotated[
         ChangeStage, example("To proposal", {"stage": "proposal"})]) -> CommandPublic:
     """Move a deal to another open stage."""
     return answer(app.change_stage(ctx, opportunity_id, body.stage), CommandPublic)
@@ -44,7 +44,7 @@ def change_stage(app: AppDep, ctx: ContextDep, opportunity_id: str, body: Annota
 
 @router.post("/{opportunity_id}/win", status_code=201, response_model=OpportunityWonPublic,
              dependencies=SALES)
-def win_opportunity(app: AppDep, ctx: ContextDep, opportunity_id: str, body: Annotated[
+def win_opportunity(app: AppDep, ctx: ContextDep, opportunity_id: PathId, body: Annotated[
         WinOpportunity, example("Won with two lines", {"lines": [
             {"sku": "NT-SENSOR-100", "quantity": "80", "unit_price": "89.00"},
             {"sku": "NT-GATEWAY-200", "quantity": "5", "unit_price": "464.00"}]})]
@@ -55,7 +55,7 @@ def win_opportunity(app: AppDep, ctx: ContextDep, opportunity_id: str, body: Ann
 
 
 @router.post("/{opportunity_id}/lose", response_model=CommandPublic, dependencies=SALES)
-def lose_opportunity(app: AppDep, ctx: ContextDep, opportunity_id: str, body: Annotated[
+def lose_opportunity(app: AppDep, ctx: ContextDep, opportunity_id: PathId, body: Annotated[
         LoseOpportunity, example("Lost", {"reason": "Chose a competitor"})]) -> CommandPublic:
     """Close a deal as lost."""
     return answer(app.lose_opportunity(ctx, opportunity_id, body.reason), CommandPublic)
@@ -63,7 +63,7 @@ def lose_opportunity(app: AppDep, ctx: ContextDep, opportunity_id: str, body: An
 
 @router.get("/{opportunity_id}", response_model=OpportunityPublic,
             dependencies=[allow(*ALL_ROLES)])
-def get_opportunity(app: AppDep, opportunity_id: str) -> OpportunityPublic:
+def get_opportunity(app: AppDep, opportunity_id: PathId) -> OpportunityPublic:
     """A deal, and what was shipped, invoiced and paid on its order."""
     opp = app.opportunity(opportunity_id)
     progress = None

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from o2c.api.deps import ALL_ROLES, AppDep, ProjectorDep, allow
 from o2c.api.models import ArAgingPublic, InventoryPublic, PipelinePublic, TrialBalancePublic
+from o2c.api.routes._common import WAIT_SECONDS, fresh
 from o2c.domain.errors import InvalidInputError
 from o2c.projections import reports
 
 router = APIRouter(prefix="/reports", tags=["reports"], dependencies=[allow(*ALL_ROLES)])
 After = Annotated[int | None, Query(ge=0, le=2**62, description=(
-    "A log position from a command's answer: wait (up to 2 s) until the read models "
-    "have reached it, so the report shows that write."))]
-WAIT_SECONDS = 2.0
+    f"A log position from a command's answer: wait (up to {WAIT_SECONDS:g} s) until the "
+    "read models have reached it, so the report shows that write. The answer's "
+    "`position` says how far the report reaches."))]
 
 
 AsOf = Annotated[str | None, Query(
@@ -43,15 +44,13 @@ def _moment(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInputError(f"not an ISO 8601 time: {value!r}") from None
-
-
-def _fresh(projector: ProjectorDep, after: int | None) -> int:
-    if after is not None:
-        projector.wait_for(after, timeout=WAIT_SECONDS)
-    return projector.position()
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # e.g. 9999-12-31T23:00-05:00 is in year 10000
+        raise InvalidInputError(f"not an ISO 8601 time between years 1 and 9999: "
+                                f"{value!r}") from None
 
 
 def _with(position: int, report: dict[str, Any]) -> dict[str, Any]:
@@ -61,13 +60,13 @@ def _with(position: int, report: dict[str, Any]) -> dict[str, Any]:
 @router.get("/pipeline", response_model=PipelinePublic)
 def pipeline(app: AppDep, projector: ProjectorDep, after: After = None) -> dict[str, Any]:
     """Open deals per stage (count, amount, weighted amount), win rate, lead conversion."""
-    return _with(_fresh(projector, after), reports.pipeline(app))
+    return _with(fresh(app, projector, after), reports.pipeline(app))
 
 
 @router.get("/inventory", response_model=InventoryPublic)
 def inventory(app: AppDep, projector: ProjectorDep, after: After = None) -> dict[str, Any]:
     """Per SKU: on hand, reserved, available and value."""
-    return _with(_fresh(projector, after), reports.inventory(app))
+    return _with(fresh(app, projector, after), reports.inventory(app))
 
 
 @router.get("/trial-balance", response_model=TrialBalancePublic)
@@ -75,7 +74,7 @@ def trial_balance(app: AppDep, projector: ProjectorDep, after: After = None,
                   as_of: AsOf = None, known_at: KnownAt = None) -> dict[str, Any]:
     """Per account: debit, credit, balance; totals. As of a date, as known at a time."""
     day, moment = _day(as_of), _moment(known_at)
-    return _with(_fresh(projector, after),
+    return _with(fresh(app, projector, after),
                  reports.trial_balance(app, as_of=day, known_at=moment))
 
 
@@ -84,4 +83,4 @@ def ar_aging(app: AppDep, projector: ProjectorDep, after: After = None,
              as_of: AsOf = None) -> dict[str, Any]:
     """Open invoices by age bucket (as of a date; today by default)."""
     day = _day(as_of)
-    return _with(_fresh(projector, after), reports.ar_aging(app, as_of=day))
+    return _with(fresh(app, projector, after), reports.ar_aging(app, as_of=day))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
-from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, allow
+from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, allow
 from o2c.api.models import (
     CancelOrder,
     CommandPublic,
@@ -40,14 +40,14 @@ def place_sales_order(app: AppDep, ctx: ContextDep, body: Annotated[
 
 
 @router.post("/{order_id}/confirm", response_model=CommandPublic, dependencies=SALES)
-def confirm_order(app: AppDep, ctx: ContextDep, order_id: str) -> CommandPublic:
+def confirm_order(app: AppDep, ctx: ContextDep, order_id: PathId) -> CommandPublic:
     """Check availability and reserve stock for every line, all or nothing."""
     return answer(app.confirm_order(ctx, order_id), CommandPublic)
 
 
 @router.post("/{order_id}/shipments", status_code=201, response_model=ShipmentPublic,
              dependencies=WAREHOUSE)
-def ship_order(app: AppDep, ctx: ContextDep, order_id: str, body: Annotated[
+def ship_order(app: AppDep, ctx: ContextDep, order_id: PathId, body: Annotated[
         ShipOrder, example("Partial shipment", {"lines": [
             {"sku": "NT-SENSOR-100", "quantity": "50"}]})]) -> ShipmentPublic:
     """Ship reserved stock, in part or in whole (posts FIFO cost to COGS)."""
@@ -56,14 +56,14 @@ def ship_order(app: AppDep, ctx: ContextDep, order_id: str, body: Annotated[
 
 @router.post("/{order_id}/invoices", status_code=201, response_model=InvoicePublic,
              dependencies=FINANCE)
-def invoice_order(app: AppDep, ctx: ContextDep, order_id: str) -> InvoicePublic:
+def invoice_order(app: AppDep, ctx: ContextDep, order_id: PathId) -> InvoicePublic:
     """Invoice what shipped and is not yet invoiced, with tax."""
     return answer(app.invoice_order(ctx, order_id), InvoicePublic)
 
 
 @router.post("/{order_id}/payments", status_code=201, response_model=PaymentPublic,
              dependencies=FINANCE)
-def pay_order(app: AppDep, ctx: ContextDep, order_id: str, body: Annotated[
+def pay_order(app: AppDep, ctx: ContextDep, order_id: PathId, body: Annotated[
         RecordPayment, example("A bank transfer", {"amount": "1000.00",
                                                    "reference": "ACH 90410"})]
               ) -> PaymentPublic:
@@ -73,7 +73,7 @@ def pay_order(app: AppDep, ctx: ContextDep, order_id: str, body: Annotated[
 
 @router.post("/{order_id}/credit-notes", status_code=201, response_model=CreditNotePublic,
              dependencies=FINANCE)
-def credit_invoice(app: AppDep, ctx: ContextDep, order_id: str, body: Annotated[
+def credit_invoice(app: AppDep, ctx: ContextDep, order_id: PathId, body: Annotated[
         CreditInvoice, example("Wrong price", {"invoice_number": "INV-3F2A9C0D11B4-1",
                                                "reason": "Billed at the wrong price"})]
                    ) -> CreditNotePublic:
@@ -83,7 +83,7 @@ def credit_invoice(app: AppDep, ctx: ContextDep, order_id: str, body: Annotated[
 
 
 @router.post("/{order_id}/cancel", response_model=CommandPublic, dependencies=SALES)
-def cancel_order(app: AppDep, ctx: ContextDep, order_id: str, body: Annotated[
+def cancel_order(app: AppDep, ctx: ContextDep, order_id: PathId, body: Annotated[
         CancelOrder, example("Postponed", {"reason": "Customer postponed the project"})]
                  ) -> CommandPublic:
     """Cancel an order that has not shipped, releasing its reservations."""
@@ -91,7 +91,7 @@ def cancel_order(app: AppDep, ctx: ContextDep, order_id: str, body: Annotated[
 
 
 @router.get("/{order_id}", response_model=SalesOrderPublic, dependencies=[allow(*ALL_ROLES)])
-def get_sales_order(app: AppDep, order_id: str) -> SalesOrderPublic:
+def get_sales_order(app: AppDep, order_id: PathId) -> SalesOrderPublic:
     """An order: its lines, what shipped, its invoices and payments."""
     order = app.sales_order(order_id)
     return SalesOrderPublic(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
-from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, allow
+from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, allow
 from o2c.api.models import (
     AdjustStock,
     CommandPublic,
@@ -33,7 +33,7 @@ def register_stock_item(app: AppDep, ctx: ContextDep, body: Annotated[
 
 @router.post("/{sku}/receipts", status_code=201, response_model=ValuePublic,
              dependencies=WAREHOUSE)
-def receive_stock(app: AppDep, ctx: ContextDep, sku: str, body: Annotated[
+def receive_stock(app: AppDep, ctx: ContextDep, sku: PathId, body: Annotated[
         ReceiveStock, example("100 units at 42.00", {"quantity": "100", "unit_cost": "42.00"})]
                   ) -> ValuePublic:
     """Receive goods at a unit cost (Dr Inventory, Cr Accounts Payable)."""
@@ -41,7 +41,7 @@ def receive_stock(app: AppDep, ctx: ContextDep, sku: str, body: Annotated[
 
 
 @router.post("/{sku}/adjustments", response_model=ValuePublic, dependencies=WAREHOUSE)
-def adjust_stock(app: AppDep, ctx: ContextDep, sku: str, body: Annotated[
+def adjust_stock(app: AppDep, ctx: ContextDep, sku: PathId, body: Annotated[
         AdjustStock, example("Cycle count", {"counted_quantity": "97",
                                              "reason": "cycle count"})]) -> ValuePublic:
     """Book a physical count (a loss or gain against Inventory Adjustments)."""
@@ -49,7 +49,7 @@ def adjust_stock(app: AppDep, ctx: ContextDep, sku: str, body: Annotated[
 
 
 @router.get("/{sku}", response_model=StockItemPublic, dependencies=[allow(*ALL_ROLES)])
-def get_stock_item(app: AppDep, sku: str) -> StockItemPublic:
+def get_stock_item(app: AppDep, sku: PathId) -> StockItemPublic:
     """A SKU's on-hand, reserved and available quantities and its FIFO layers."""
     item = app.stock_item(sku)
     return StockItemPublic(
