@@ -8,6 +8,7 @@ from decimal import Decimal
 from fastapi.testclient import TestClient
 
 from o2c.application import O2C
+from o2c.tokens import lookup_token
 
 
 def _ok(response: object, status: int = 200) -> dict:
@@ -15,7 +16,8 @@ def _ok(response: object, status: int = 200) -> dict:
     return response.json()  # type: ignore[attr-defined]
 
 
-def test_lead_to_cash(client: TestClient, tokens: dict[str, dict[str, str]]) -> None:
+def test_lead_to_cash(client: TestClient, tokens: dict[str, dict[str, str]],
+                      api_app: O2C) -> None:
     sales, warehouse, finance = tokens["sales"], tokens["warehouse"], tokens["finance"]
     auditor = tokens["auditor"]
     lead = _ok(client.post("/leads", headers=sales, json={
@@ -122,7 +124,16 @@ def test_lead_to_cash(client: TestClient, tokens: dict[str, dict[str, str]]) -> 
     stream = _ok(client.get(f"/audit/streams/{order}", headers=auditor))
     assert [e["event"] for e in stream["events"]][:2] == ["SalesOrder.Placed",
                                                           "SalesOrder.Confirmed"]
-    assert stream["events"][1]["actor"].startswith("sales:sales-user#")
+    sales_token = sales["Authorization"].removeprefix("Bearer ")
+    sales_actor = lookup_token(api_app, sales_token).actor  # type: ignore[union-attr]
+    assert sales_actor.startswith("sales:sales-user#")
+    assert stream["events"][1]["actor"] == sales_actor
+    # Every step records the role and holder of the token that did it.
+    assert {step["event"]: step["actor"].split("#")[0] for step in trail["forward"]} == {
+        "SalesOrder.Confirmed": "sales:sales-user",
+        "SalesOrder.Shipped": "warehouse:warehouse-user",
+        "SalesOrder.Invoiced": "finance:finance-user",
+        "SalesOrder.PaymentReceived": "finance:finance-user"}
     log = _ok(client.get("/audit/events?after=0&limit=5", headers=auditor))
     assert [e["position"] for e in log["events"]] == [1, 2, 3, 4, 5]
 

@@ -68,11 +68,13 @@ def test_role_matrix(client: TestClient, tokens: dict[str, dict[str, str]]) -> N
     for method, path in _routes(client):
         url = _url(path)
         anonymous = client.request(method, url, json={})
-        if anonymous.status_code != 401 or anonymous.json()["error"] != "unauthorized":
+        if (anonymous.status_code != 401 or anonymous.json()["error"] != "unauthorized"
+                or anonymous.headers.get("WWW-Authenticate") != "Bearer"):
             problems.append(f"{method} {path} without a token: {anonymous.status_code}")
-        bad = client.request(method, url, json={}, headers={"Authorization": "Bearer nope"})
-        if bad.status_code != 401:
-            problems.append(f"{method} {path} with a bad token: {bad.status_code}")
+        for wrong in ("Bearer nope", "Basic YWRtaW46YWRtaW4=", "Bearer", "nope"):
+            bad = client.request(method, url, json={}, headers={"Authorization": wrong})
+            if bad.status_code != 401:
+                problems.append(f"{method} {path} with {wrong!r}: {bad.status_code}")
         for role in sorted(ALL):
             status = client.request(method, url, json={}, headers=tokens[role]).status_code
             allowed = role in EXPECTED[(method, path)]

@@ -102,13 +102,12 @@ def create_app(settings: Settings | None = None, app: O2C | None = None) -> Fast
     owned = app is None  # built here, so closed here when the server stops
     o2c = app or build_app(settings)
     projector = Projector(o2c)
-    stop = threading.Event()
 
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
-        worker = None
+        worker, stop = None, threading.Event()
         if settings.server_projector:
-            worker = threading.Thread(target=_follow, args=(projector, stop),
+            worker = threading.Thread(target=_follow, args=(o2c, projector, stop),
                                       name="o2c-projector", daemon=True)
             worker.start()
         try:
@@ -163,14 +162,27 @@ def create_app(settings: Settings | None = None, app: O2C | None = None) -> Fast
     return api
 
 
-def _follow(projector: Projector, stop: threading.Event) -> None:
-    """Keeps the read models current from inside the server (when no worker runs)."""
+#: How often the in-server projector looks for new events.
+FOLLOW_SECONDS = 0.1
+
+
+def _follow(app: O2C, projector: Projector, stop: threading.Event) -> None:
+    """Keeps the read models current from inside the server (when no worker runs).
+
+    It only reads while nothing is new (the log's head and the models' position),
+    so an idle server takes no write lock; a worker or another server may project
+    the same events, and the projector's tracking rows keep them from doing it twice.
+    """
     while not stop.is_set():
         try:
-            projector.run_forever(stop, interval=0.1)
+            before = projector.position()
+            if before < app.db.head() and projector.catch_up() > before:
+                continue
         except Exception:
             log.exception("projector failed; retrying in a second")
             stop.wait(1.0)
+            continue
+        stop.wait(FOLLOW_SECONDS)
 
 
 __all__ = ["create_app"]

@@ -1,0 +1,94 @@
+"""Two server processes on one database behave as one; a server keeps its read models current."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from o2c.api import create_app
+from o2c.application import O2C
+from o2c.store import META_TABLE
+from o2c.tokens import create_token
+
+
+@pytest.fixture
+def second(api_app: O2C) -> Iterator[TestClient]:
+    """Another server on the same database, with its own application, caches and projector."""
+    other = O2C(api_app.settings)
+    try:
+        with TestClient(create_app(other.settings, app=other)) as test_client:
+            yield test_client
+    finally:
+        other.close()
+
+
+def _events(app: O2C) -> int:
+    with app.db.transaction(write=False) as cur:
+        row = cur.execute(f"SELECT COUNT(*) FROM {app.db.table(META_TABLE)}").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_two_servers_behave_as_one(client: TestClient, second: TestClient,
+                                   api_app: O2C) -> None:
+    # A token made by one process (the CLI, say) is known to every server.
+    warehouse = {"Authorization": f"Bearer {create_token(api_app, 'warehouse', 'Wes')}"}
+    assert client.post("/stock-items", headers=warehouse,
+                       json={"sku": "S-1", "name": "Sensor"}).status_code == 201
+    assert second.get("/stock-items/S-1", headers=warehouse).json()["version"] == 1
+
+    # An Idempotency-Key used on one server is honoured by the other.
+    keyed = {**warehouse, "Idempotency-Key": "receipt-1"}
+    body = {"quantity": "10", "unit_cost": "2.00"}
+    first = client.post("/stock-items/S-1/receipts", headers=keyed, json=body)
+    assert first.status_code == 201
+    count = _events(api_app)
+    again = second.post("/stock-items/S-1/receipts", headers=keyed, json=body)
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert _events(api_app) == count
+    other_body = second.post("/stock-items/S-1/receipts", headers=keyed,
+                             json={"quantity": "11", "unit_cost": "2.00"})
+    assert other_body.status_code == 422
+
+    # If-Match sees the other server's writes: a version read on one is stale after
+    # the other writes.
+    seen = client.get("/stock-items/S-1", headers=warehouse).json()["version"]
+    assert second.post("/stock-items/S-1/receipts", headers={**warehouse, "If-Match": str(seen)},
+                       json={"quantity": "5", "unit_cost": "3.00"}).status_code == 201
+    stale = client.post("/stock-items/S-1/receipts", headers={**warehouse, "If-Match": str(seen)},
+                        json={"quantity": "5", "unit_cost": "3.00"})
+    assert (stale.status_code, stale.json()["error"]) == (412, "version_mismatch")
+    assert client.get("/stock-items/S-1", headers=warehouse).json()["on_hand"] == "15"
+
+    # Read your writes through the other server.
+    latest = client.post("/stock-items/S-1/adjustments", headers=warehouse,
+                         json={"counted_quantity": "14", "reason": "count"})
+    report = second.get(f"/reports/inventory?after={latest.json()['position']}",
+                        headers=warehouse).json()
+    assert report["position"] >= latest.json()["position"]
+    assert report["items"][0]["on_hand"] == "14"
+
+
+def test_the_server_keeps_read_models_current(api_app: O2C) -> None:
+    """Without a worker and without ``?after``, the server's own projector catches up."""
+    live = O2C(api_app.settings.model_copy(update={"server_projector": True}))
+    admin = {"Authorization": f"Bearer {live.settings.bootstrap_token}"}
+    try:
+        with TestClient(create_app(live.settings, app=live)) as server:
+            server.post("/stock-items", headers=admin, json={"sku": "S-2", "name": "Gateway"})
+            receipt = server.post("/stock-items/S-2/receipts", headers=admin,
+                                  json={"quantity": "3", "unit_cost": "100.00"}).json()
+            deadline = time.monotonic() + 5
+            while True:
+                report = server.get("/reports/inventory", headers=admin).json()
+                if report["position"] >= receipt["position"] or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            assert report["position"] >= receipt["position"]
+            assert report["items"] == [{"sku": "S-2", "name": "Gateway", "on_hand": "3",
+                                        "reserved": "0", "available": "3", "value": "300.00"}]
+    finally:
+        live.close()
