@@ -48,7 +48,7 @@ from o2c.domain.stock_item import StockItem, check_sku
 from o2c.domain.values import a_date, text
 from o2c.store import COMMANDS_TABLE, CommandRecord, Database, dumps, env_for_url, schema_lock
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 10
 A = TypeVar("A", bound=Aggregate)
 
 
@@ -155,7 +155,7 @@ class O2C(Application[UUID]):
                     prior = self._replay(key, fingerprint)
                     if prior is not None:
                         return prior
-                time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311 - jitter
+                time.sleep(random.uniform(0, 0.004 * 2**attempt))  # noqa: S311 - jitter
                 continue
             result.position = recordings[-1].notification.id if recordings else self.db.head()
             return result

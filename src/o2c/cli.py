@@ -425,6 +425,36 @@ def journal_reverse(entry_id: Annotated[str, typer.Argument(help="The entry to u
     out.print(f"posted reversal {result.id} at position {result.position}")
 
 
+@cli.command()
+def bench(quick: Annotated[bool, typer.Option(
+              "--quick", help="A run of under a minute per database.")] = False,
+          as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+          database_url: Annotated[str | None, typer.Option(
+              "--database-url", help="sqlite:///... or postgresql://... (a fresh temporary "
+                                     "store or schema is used inside it).")] = None,
+          scale: Annotated[str | None, typer.Option(
+              help="tiny, quick or full (overrides --quick).")] = None) -> None:
+    """Measures each performance figure beside its physical limit, in one run."""
+    from o2c import bench as harness
+
+    name = scale or ("quick" if quick else "full")
+    if name not in ("tiny", "quick", "full"):
+        raise fail("--scale must be tiny, quick or full")
+    url = database_url or Settings().database_url
+    say = (lambda _: None) if as_json else (lambda line: err.print(f"· {line}"))
+    figures = harness.run(url if url.startswith("postgres") else None, name, say=say)
+    if as_json:
+        sys.stdout.write(harness.as_json(figures) + "\n")
+        return
+    table = Table("figure", "value", "unit", "limit", "ratio", "target", "met", "note",
+                  title=f"o2c bench ({name})")
+    for f in figures:
+        table.add_row(f.name, str(f.value), f.unit, "" if f.limit is None else str(f.limit),
+                      "" if f.ratio is None else str(f.ratio), f.target,
+                      {True: "yes", False: "NO", None: ""}[f.met], f.note)
+    out.print(table)
+
+
 def main() -> None:
     """Entry point of the ``o2c`` console script."""
     try:

@@ -346,9 +346,26 @@ class Database:
             with self.datastore.get_connection() as conn, conn.transaction(
                     force_rollback=not write), conn.cursor(row_factory=tuple_row) as raw:
                 yield Cursor(raw, postgres=True)
-        else:
-            with self.datastore.transaction(commit=write) as c:
+        elif not write:
+            with self.datastore.transaction(commit=False) as c:
                 yield Cursor(c.sqlite_cursor, postgres=False)
+        else:
+            # BEGIN IMMEDIATE takes the write lock up front (waiting for it as long as the
+            # lock timeout allows): a deferred transaction that reads first and writes later
+            # fails at once with "database is locked" when another process wrote meanwhile.
+            with self.datastore.get_connection(commit=True) as connection:
+                raw = connection._sqlite_conn  # eventsourcing keeps it private
+                cursor = raw.cursor()
+                cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    yield Cursor(cursor, postgres=False)
+                except BaseException:
+                    raw.rollback()
+                    raise
+                else:
+                    raw.commit()
+                finally:
+                    cursor.close()
 
     def head(self) -> int:
         """The log position of the newest event (0 for an empty log)."""
