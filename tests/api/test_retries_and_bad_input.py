@@ -82,8 +82,9 @@ def test_if_match(client: TestClient, stocked: dict[str, str], api_app: O2C) -> 
     stale = client.post("/stock-items/S-1/receipts", headers={**stocked, "If-Match": "1"},
                         json={"quantity": "1", "unit_cost": "2.00"})
     assert (stale.status_code, stale.json()["error"]) == (412, "version_mismatch")
-    fresh = client.post("/stock-items/S-1/receipts",
-                        headers={**stocked, "If-Match": f'"{version}"'},
+    etag = client.get("/stock-items/S-1", headers=stocked).headers["ETag"]
+    assert etag == f'"{version}"'
+    fresh = client.post("/stock-items/S-1/receipts", headers={**stocked, "If-Match": etag},
                         json={"quantity": "1", "unit_cost": "2.00"})
     assert fresh.status_code == 201
     assert fresh.json()["version"] == version + 1

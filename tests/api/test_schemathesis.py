@@ -27,8 +27,9 @@ from o2c.config import Settings
 TOKEN = "schemathesis-admin-token"
 EXAMPLES = int(os.environ.get("O2C_SCHEMATHESIS_EXAMPLES", "10"))
 _folder = Path(tempfile.mkdtemp(prefix="o2c-schemathesis-"))
-_app = O2C(Settings(database_url=f"sqlite:///{_folder / 'api.sqlite3'}", bootstrap_token=TOKEN,
-                    server_projector=False))
+#: Another store to run against (a fresh, empty PostgreSQL schema, say); SQLite by default.
+_url = os.environ.get("O2C_SCHEMATHESIS_DATABASE_URL") or f"sqlite:///{_folder / 'api.sqlite3'}"
+_app = O2C(Settings(database_url=_url, bootstrap_token=TOKEN, server_projector=False))
 # Some data to find: a stocked SKU, a customer, an order in progress.
 _ctx = Context(actor="schemathesis-setup")
 _app.register_stock_item(_ctx, "NT-SENSOR-100", "Sensor")

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from o2c.api import create_app
 from o2c.application import O2C
+from o2c.config import Settings
 from o2c.store import META_TABLE
 from o2c.tokens import create_token
 
@@ -92,3 +93,19 @@ def test_the_server_keeps_read_models_current(api_app: O2C) -> None:
                                         "reserved": "0", "available": "3", "value": "300.00"}]
     finally:
         live.close()
+
+
+def test_the_factory_reads_the_environment(settings: Settings,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """``o2c serve`` runs ``create_app()`` with no arguments: settings come from O2C_*."""
+    monkeypatch.setenv("O2C_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("O2C_BOOTSTRAP_TOKEN", "from-the-environment")
+    monkeypatch.setenv("O2C_SERVER_PROJECTOR", "false")
+    api = create_app()
+    with TestClient(api) as server:
+        admin = {"Authorization": "Bearer from-the-environment"}
+        created = server.post("/stock-items", headers=admin, json={"sku": "E-1", "name": "Env"})
+        assert created.status_code == 201
+        assert server.get("/stock-items/E-1", headers={
+            "Authorization": "Bearer test-bootstrap-token"}).status_code == 401
+    assert api.state.o2c.closing.is_set()  # the server built it, so the server closed it

@@ -126,7 +126,8 @@ def create_app(settings: Settings | None = None, app: O2C | None = None) -> Fast
         description=(
             "Authenticate with `Authorization: Bearer TOKEN`. Commands accept "
             "`Idempotency-Key` (same key and body: the first answer, nothing recorded "
-            "again; another body: 422) and `If-Match: VERSION` (412 on mismatch). Errors "
+            "again; another body: 422) and `If-Match: VERSION` (412 on mismatch; a GET "
+            "of the current state answers with that version as `ETag`). Errors "
             "are `{\"error\": CODE, \"detail\": TEXT}`. Money and quantities are decimal "
             f"strings. Request bodies are limited to {MAX_BODY_BYTES} bytes (413)."),
         lifespan=lifespan,

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from fastapi import Body
+from fastapi import Body, Response
 
 from o2c.api.models import CommandPublic
 from o2c.application import O2C, Result
 from o2c.projections import Projector
 
 P = TypeVar("P", bound=CommandPublic)
+
+
+class _Versioned(Protocol):
+    version: int
+
+
+V = TypeVar("V", bound=_Versioned)
 
 #: The longest a query waits for the read models to reach a position.
 WAIT_SECONDS = 2.0
@@ -40,3 +47,9 @@ def fresh(app: O2C, projector: Projector, after: int | None) -> int:
     if after is not None:
         projector.wait_for(min(after, app.db.head()), timeout=WAIT_SECONDS)
     return projector.position()
+
+
+def versioned(response: Response, state: V) -> V:
+    """A current state, with its version as ``ETag`` (send it back as ``If-Match``)."""
+    response.headers["ETag"] = f'"{state.version}"'
+    return state

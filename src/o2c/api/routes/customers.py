@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, ProjectorDep, allow
 from o2c.api.models import CommandPublic, CustomerPublic, RegisterCustomer
-from o2c.api.routes._common import answer, example, fresh
+from o2c.api.routes._common import answer, example, fresh, versioned
 from o2c.projections import reports
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -27,15 +27,16 @@ def register_customer(app: AppDep, ctx: ContextDep, body: Annotated[
 
 
 @router.get("/{customer_id}", response_model=CustomerPublic, dependencies=[allow(*ALL_ROLES)])
-def get_customer(app: AppDep, projector: ProjectorDep, customer_id: PathId) -> CustomerPublic:
+def get_customer(response: Response, app: AppDep, projector: ProjectorDep,
+                 customer_id: PathId) -> CustomerPublic:
     """A customer, with what its orders shipped, invoiced and paid."""
     customer = app.customer(customer_id)
     fresh(app, projector, app.db.head())
     summary = reports.customer_summary(app, str(customer.id))
-    return CustomerPublic(
+    return versioned(response, CustomerPublic(
         id=str(customer.id), version=customer.version, name=customer.name,
         email=customer.email, credit_limit=customer.credit_limit,
         payment_terms_days=customer.payment_terms_days,
         lead_id=str(customer.lead_id) if customer.lead_id else None,
         orders=summary["orders"], ordered=summary["ordered"], invoiced=summary["invoiced"],
-        paid=summary["paid"], open=summary["open"])
+        paid=summary["paid"], open=summary["open"]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, allow
 from o2c.api.models import (
@@ -15,7 +15,7 @@ from o2c.api.models import (
     LeadConvertedPublic,
     LeadPublic,
 )
-from o2c.api.routes._common import answer, example
+from o2c.api.routes._common import answer, example, versioned
 
 router = APIRouter(prefix="/leads", tags=["leads"])
 SALES = [allow("sales")]
@@ -61,11 +61,11 @@ def convert_lead(app: AppDep, ctx: ContextDep, lead_id: PathId, body: Annotated[
 
 
 @router.get("/{lead_id}", response_model=LeadPublic, dependencies=[allow(*ALL_ROLES)])
-def get_lead(app: AppDep, lead_id: PathId) -> LeadPublic:
+def get_lead(response: Response, app: AppDep, lead_id: PathId) -> LeadPublic:
     """A lead's current state."""
     lead = app.lead(lead_id)
-    return LeadPublic(id=str(lead.id), version=lead.version, name=lead.name,
+    return versioned(response, LeadPublic(id=str(lead.id), version=lead.version, name=lead.name,
                       company=lead.company, email=lead.email, source=lead.source,
                       status=lead.status, reason=lead.reason,
                       customer_id=str(lead.customer_id) if lead.customer_id else None,
-                      opportunity_id=str(lead.opportunity_id) if lead.opportunity_id else None)
+                      opportunity_id=str(lead.opportunity_id) if lead.opportunity_id else None))

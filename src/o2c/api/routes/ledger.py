@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, ProjectorDep, allow
 from o2c.api.models import (
@@ -18,7 +18,7 @@ from o2c.api.models import (
     ReversalPublic,
     ReverseJournalEntry,
 )
-from o2c.api.routes._common import answer, example, fresh, lines_of
+from o2c.api.routes._common import answer, example, fresh, lines_of, versioned
 from o2c.projections import reports
 
 router = APIRouter(tags=["ledger"])
@@ -36,7 +36,8 @@ def open_ledger_account(app: AppDep, ctx: ContextDep, body: Annotated[
 
 @router.get("/ledger-accounts/{code}", response_model=LedgerAccountPublic,
             dependencies=[allow(*ALL_ROLES)])
-def get_ledger_account(app: AppDep, projector: ProjectorDep, code: PathId) -> LedgerAccountPublic:
+def get_ledger_account(response: Response, app: AppDep, projector: ProjectorDep,
+                       code: PathId) -> LedgerAccountPublic:
     """An account with its debits, credits and balance."""
     account = app.ledger_account(code)
     fresh(app, projector, app.db.head())
@@ -44,9 +45,9 @@ def get_ledger_account(app: AppDep, projector: ProjectorDep, code: PathId) -> Le
     zero = Decimal(0).scaleb(-app.places)
     line = next((row for row in balance["accounts"] if row["code"] == account.code),
                 {"debit": zero, "credit": zero, "balance": zero})
-    return LedgerAccountPublic(
+    return versioned(response, LedgerAccountPublic(
         code=account.code, id=str(account.id), version=account.version, name=account.name,
-        type=account.type, debit=line["debit"], credit=line["credit"], balance=line["balance"])
+        type=account.type, debit=line["debit"], credit=line["credit"], balance=line["balance"]))
 
 
 @router.post("/journal-entries", status_code=201, response_model=CommandPublic,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, allow
 from o2c.api.models import (
@@ -17,7 +17,7 @@ from o2c.api.models import (
     OrderProgressPublic,
     WinOpportunity,
 )
-from o2c.api.routes._common import answer, example, lines_of
+from o2c.api.routes._common import answer, example, lines_of, versioned
 from o2c.domain.errors import NotFoundError
 
 router = APIRouter(prefix="/opportunities", tags=["opportunities"])
@@ -63,7 +63,7 @@ def lose_opportunity(app: AppDep, ctx: ContextDep, opportunity_id: PathId, body:
 
 @router.get("/{opportunity_id}", response_model=OpportunityPublic,
             dependencies=[allow(*ALL_ROLES)])
-def get_opportunity(app: AppDep, opportunity_id: PathId) -> OpportunityPublic:
+def get_opportunity(response: Response, app: AppDep, opportunity_id: PathId) -> OpportunityPublic:
     """A deal, and what was shipped, invoiced and paid on its order."""
     opp = app.opportunity(opportunity_id)
     progress = None
@@ -77,9 +77,9 @@ def get_opportunity(app: AppDep, opportunity_id: PathId) -> OpportunityPublic:
                 order_id=str(order.id), status=order.status, total=order.total,
                 shipped_cost=order.cost, invoiced=order.invoiced_total, paid=order.paid,
                 open_balance=order.open_balance)
-    return OpportunityPublic(
+    return versioned(response, OpportunityPublic(
         id=str(opp.id), version=opp.version, customer_id=str(opp.customer_id), title=opp.title,
         amount=opp.amount, expected_close_date=opp.expected_close_date, stage=opp.stage,
         probability=opp.probability, lead_id=str(opp.lead_id) if opp.lead_id else None,
         order_id=str(opp.order_id) if opp.order_id else None, lost_reason=opp.lost_reason,
-        order=progress)
+        order=progress))

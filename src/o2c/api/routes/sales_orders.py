@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, allow
 from o2c.api.models import (
@@ -22,7 +22,7 @@ from o2c.api.models import (
     ShipmentPublic,
     ShipOrder,
 )
-from o2c.api.routes._common import answer, example, lines_of
+from o2c.api.routes._common import answer, example, lines_of, versioned
 
 router = APIRouter(prefix="/sales-orders", tags=["sales orders"])
 SALES, WAREHOUSE, FINANCE = [allow("sales")], [allow("warehouse")], [allow("finance")]
@@ -91,10 +91,10 @@ def cancel_order(app: AppDep, ctx: ContextDep, order_id: PathId, body: Annotated
 
 
 @router.get("/{order_id}", response_model=SalesOrderPublic, dependencies=[allow(*ALL_ROLES)])
-def get_sales_order(app: AppDep, order_id: PathId) -> SalesOrderPublic:
+def get_sales_order(response: Response, app: AppDep, order_id: PathId) -> SalesOrderPublic:
     """An order: its lines, what shipped, its invoices and payments."""
     order = app.sales_order(order_id)
-    return SalesOrderPublic(
+    return versioned(response, SalesOrderPublic(
         id=str(order.id), version=order.version, number=order.number,
         customer_id=str(order.customer_id),
         opportunity_id=str(order.opportunity_id) if order.opportunity_id else None,
@@ -105,4 +105,4 @@ def get_sales_order(app: AppDep, order_id: PathId) -> SalesOrderPublic:
         total=order.total,
         invoices=[InvoiceSummaryPublic(**{k: v for k, v in invoice.items() if k != "lines"})
                   for invoice in order.invoices],
-        paid=order.paid, open_balance=order.open_balance, cancel_reason=order.cancel_reason)
+        paid=order.paid, open_balance=order.open_balance, cancel_reason=order.cancel_reason))

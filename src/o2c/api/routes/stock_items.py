@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, allow
 from o2c.api.models import (
@@ -16,7 +16,7 @@ from o2c.api.models import (
     StockItemPublic,
     ValuePublic,
 )
-from o2c.api.routes._common import answer, example
+from o2c.api.routes._common import answer, example, versioned
 
 router = APIRouter(prefix="/stock-items", tags=["stock"])
 WAREHOUSE = [allow("warehouse")]
@@ -49,10 +49,10 @@ def adjust_stock(app: AppDep, ctx: ContextDep, sku: PathId, body: Annotated[
 
 
 @router.get("/{sku}", response_model=StockItemPublic, dependencies=[allow(*ALL_ROLES)])
-def get_stock_item(app: AppDep, sku: PathId) -> StockItemPublic:
+def get_stock_item(response: Response, app: AppDep, sku: PathId) -> StockItemPublic:
     """A SKU's on-hand, reserved and available quantities and its FIFO layers."""
     item = app.stock_item(sku)
-    return StockItemPublic(
+    return versioned(response, StockItemPublic(
         sku=item.sku, id=str(item.id), version=item.version, name=item.name,
         on_hand=item.on_hand, reserved=item.reserved, available=item.available,
-        value=item.value, layers=[LayerPublic(**layer) for layer in item.layers])
+        value=item.value, layers=[LayerPublic(**layer) for layer in item.layers]))
