@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -109,3 +111,26 @@ def test_the_factory_reads_the_environment(settings: Settings,
         assert server.get("/stock-items/E-1", headers={
             "Authorization": "Bearer test-bootstrap-token"}).status_code == 401
     assert api.state.o2c.closing.is_set()  # the server built it, so the server closed it
+
+
+def test_one_key_sent_at_once_to_two_servers_records_once(
+        client: TestClient, second: TestClient, api_app: O2C,
+        tokens: dict[str, dict[str, str]]) -> None:
+    admin = tokens["bootstrap"]
+    client.post("/stock-items", headers=admin, json={"sku": "S-3", "name": "Relay"})
+    count = _events(api_app)
+    keyed = {**admin, "Idempotency-Key": "burst-1"}
+    body = {"quantity": "4", "unit_cost": "1.25"}
+    barrier = threading.Barrier(8)
+
+    def send(server: TestClient) -> tuple[int, dict[str, object]]:
+        barrier.wait()
+        response = server.post("/stock-items/S-3/receipts", headers=keyed, json=body)
+        return response.status_code, response.json()
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(send, [client, second] * 4))
+    assert {status for status, _ in answers} == {201}
+    assert len({str(answer) for _, answer in answers}) == 1
+    assert _events(api_app) == count + 2  # one receipt and its journal entry
+    assert api_app.stock_item("S-3").on_hand == 4
