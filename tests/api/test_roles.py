@@ -20,7 +20,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/opportunities/{opportunity_id}/win"): SALES,
     ("POST", "/opportunities/{opportunity_id}/lose"): SALES,
     ("POST", "/sales-orders"): SALES,
-    ("POST", "/sales-orders/{order_id}/confirm"): SALES,
+    ("POST", "/sales-orders/{order_id}/confirm"): SALES | WAREHOUSE,
     ("POST", "/sales-orders/{order_id}/cancel"): SALES,
     ("POST", "/stock-items"): WAREHOUSE,
     ("POST", "/stock-items/{sku}/receipts"): WAREHOUSE,
