@@ -171,3 +171,44 @@ def test_business_rules_answer_409(client: TestClient, tokens: dict[str, dict[st
         "memo": "late", "date": "2026-01-15",
         "lines": [{"account": "1000", "debit": "5.00"}, {"account": "3000", "credit": "5.00"}]})
     assert (closed.status_code, closed.json()["error"]) == (409, "period_closed")
+
+
+def test_audit_routes(client: TestClient, tokens: dict[str, dict[str, str]],
+                      api_app: O2C) -> None:
+    admin, auditor = tokens["bootstrap"], tokens["auditor"]
+    _ok(client.post("/stock-items", headers=admin, json={"sku": "A-1", "name": "Part"}), 201)
+    receipt = _ok(client.post("/stock-items/A-1/receipts", headers={
+        **admin, "Idempotency-Key": "r-1"}, json={"quantity": "2", "unit_cost": "5.00"}), 201)
+    entry = _ok(client.post("/journal-entries", headers=admin, json={
+        "memo": "Capital", "lines": [{"account": "1000", "debit": "100.00"},
+                                     {"account": "3000", "credit": "100.00"}]}), 201)
+    head = api_app.db.head()
+    # The log, page by page, in order, up to the head.
+    seen, after = [], 0
+    while True:
+        page = _ok(client.get(f"/audit/events?after={after}&limit=4", headers=auditor))
+        if not page["events"]:
+            break
+        seen += page["events"]
+        after = page["next_after"]
+    assert [e["position"] for e in seen] == list(range(1, head + 1))
+    keyed = [e for e in seen if e["idempotency_key"] == "r-1"]
+    assert [e["event"] for e in keyed] == ["StockItem.Received", "JournalEntry.Posted"]
+    assert keyed[0]["position"] <= receipt["position"]
+    ours = [e for e in seen if e["actor"] != "system"]  # "system" opened the chart
+    assert len(ours) == 4  # registered, received (and its entry), the manual entry
+    assert all(e["actor"].startswith("admin:bootstrap#") for e in ours)
+    # One aggregate's history, by id or by SKU.
+    by_sku = _ok(client.get("/audit/streams/A-1", headers=auditor))
+    assert [e["event"] for e in by_sku["events"]] == ["StockItem.Registered",
+                                                      "StockItem.Received"]
+    assert by_sku["events"][1]["data"]["quantity"] == "2"
+    assert client.get("/audit/streams/no-such-thing", headers=auditor).status_code == 404
+    # A manual entry's trail is the entry itself.
+    trail = _ok(client.get(f"/audit/trail/{entry['id']}", headers=auditor))
+    assert trail["subject_type"] == "journal_entry"
+    assert [s["event"] for s in trail["backward"]] == ["JournalEntry.Posted"]
+    assert client.get("/audit/trail/A-1", headers=auditor).status_code == 404
+    verdict = _ok(client.get("/audit/verify", headers=auditor))
+    assert (verdict["ok"], verdict["count"], verdict["head_position"]) == (True, head, head)
+    assert verdict["first_bad_position"] is None
