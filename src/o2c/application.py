@@ -33,6 +33,7 @@ from o2c.domain.customer import Customer
 from o2c.domain.errors import (
     AlreadyExistsError,
     ConcurrencyError,
+    ControlAccountError,
     IdempotencyKeyReusedError,
     InvalidInputError,
     NotFoundError,
@@ -49,6 +50,8 @@ from o2c.domain.values import a_date, text
 from o2c.store import COMMANDS_TABLE, CommandRecord, Database, dumps, env_for_url, schema_lock
 
 MAX_ATTEMPTS = 10
+#: Accounts whose balance must equal a subledger (open invoices; stock value).
+CONTROL_ACCOUNTS = frozenset({chart.RECEIVABLE, chart.INVENTORY})
 A = TypeVar("A", bound=Aggregate)
 
 
@@ -294,6 +297,12 @@ class O2C(Application[UUID]):
                 accounts=self.account_types(c for c in codes if isinstance(c, str)),
                 places=self.places)
             self._check_period_open(entry.date)
+            controlled = CONTROL_ACCOUNTS & {line["account"] for line in entry.lines}
+            if controlled:
+                raise ControlAccountError(
+                    f"account {', '.join(sorted(controlled))} is a control account: only "
+                    "invoices, payments, credit notes, receipts, shipments and counts post to "
+                    "it, so it always equals its subledger")
             return Result(str(entry.id), entry.version), [entry]
         return self._run(ctx, "post_journal_entry",
                          {"memo": memo, "lines": list(lines), "date": date}, action)

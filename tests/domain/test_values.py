@@ -49,9 +49,6 @@ def test_dates_from_iso_text_or_date() -> None:
             values.a_date(bad, "d")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: values.a_date returns a datetime unchanged "
-                   "(datetime subclasses date); it then fails to compare with the periods' "
-                   "closing date (TypeError) and is stored as a datetime, not a date")
 def test_a_datetime_is_not_taken_for_a_date() -> None:
     day = values.a_date(datetime(2026, 2, 28, 23, 30), "d")
     assert type(day) is date

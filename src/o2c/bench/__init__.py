@@ -380,7 +380,7 @@ def _write_entries(url: str, count: int, seed: int) -> float:
     for number in range(count * 4):
         day = f"2026-{1 + number % 12:02d}-{1 + number % 28:02d}"
         app.post_journal_entry(ctx, "bench sale", [
-            {"account": "1100", "debit": "10.80"}, {"account": "4000", "credit": "10.00"},
+            {"account": "1000", "debit": "10.80"}, {"account": "4000", "credit": "10.00"},
             {"account": "2100", "credit": "0.80"}], date=day)
     app.close()
     return time.perf_counter() - started

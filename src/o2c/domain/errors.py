@@ -12,7 +12,8 @@ bodies) and a one-line message. The tree::
     │   ├── OverpaymentError            overpayment
     │   ├── CountBelowReservedError     count_below_reserved
     │   ├── AlreadyExistsError          already_exists
-    │   └── PeriodClosedError           period_closed
+    │   ├── PeriodClosedError           period_closed
+    │   └── ControlAccountError         control_account
     ├── InvalidInputError (ValueError)  the input itself is malformed (422)
     │   ├── InvalidAmountError          invalid_amount
     │   ├── InvalidQuantityError        invalid_quantity
@@ -91,6 +92,13 @@ class PeriodClosedError(DomainError):
     """A posting dated inside a closed accounting period."""
 
     code = "period_closed"
+
+
+class ControlAccountError(DomainError):
+    """A manual posting to a control account (Receivable, Inventory), which only the
+    business events that keep its subledger may post to."""
+
+    code = "control_account"
 
 
 class InvalidInputError(O2CError, ValueError):

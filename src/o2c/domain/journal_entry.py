@@ -27,6 +27,8 @@ from o2c.domain.errors import (
 from o2c.domain.money import ZERO
 
 MAX_LINES = 200
+#: The cause of an entry made by hand.
+MANUAL = "JournalEntry.Posted"
 Posting = dict[str, Any]
 
 
@@ -89,6 +91,10 @@ class JournalEntry(O2CAggregate):
             raise InvalidStateError(f"entry {self.id} was already reversed by {self.reversed_by}")
         if self.reverses is not None:
             raise InvalidStateError(f"entry {self.id} is itself a reversal; post a new entry")
+        if self.cause != MANUAL:
+            raise InvalidStateError(
+                f"entry {self.id} was posted by {self.cause}; undo it through that business "
+                "action (a credit note, a count), not by hand, so the subledgers stay in step")
         swapped = [{"account": line["account"],
                     **({"debit": line["credit"]} if line["credit"] else {"credit": line["debit"]})}
                    for line in self.lines]
@@ -114,9 +120,10 @@ def check_lines(lines: Iterable[Mapping[str, object]], accounts: Mapping[str, st
                 places: int) -> list[Posting]:
     """Checks postings: known accounts, one positive side each, debits equal credits."""
     checked: list[Posting] = []
-    for number, line in enumerate(lines, start=1):
+    for number, item in enumerate(lines, start=1):
         if len(checked) >= MAX_LINES:
             raise InvalidInputError(f"an entry has at most {MAX_LINES} lines")
+        line = values.mapping(item, f"line {number}")
         account = line.get("account")
         if not isinstance(account, str) or account not in accounts:
             raise UnknownReferenceError(f"line {number}: unknown account {account!r}")

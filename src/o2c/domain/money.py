@@ -47,15 +47,22 @@ def _to_decimal(value: object, error: type[Exception], what: str) -> Decimal:
         raise error(f"{what} is not a number: {_show(value)}") from None
     if not number.is_finite():
         raise error(f"{what} must be finite, not {_show(value)}")
-    if abs(number) > MAX_VALUE:
+    if number.copy_abs() > MAX_VALUE:  # copy_abs never overflows, unlike abs()
         raise error(f"{what} is out of range: {_show(value)}")
     return number
 
 
 def _places(number: Decimal) -> int:
-    exponent = number.normalize().as_tuple().exponent
+    """Decimal places after dropping trailing zeros, computed exactly.
+
+    (``normalize()`` would round 1E-1000000000 to zero under the context's limits.)
+    """
+    _, digits, exponent = number.as_tuple()
     assert isinstance(exponent, int)
-    return max(0, -exponent)
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    if trailing == len(digits):  # zero
+        return 0
+    return max(0, -(exponent + trailing))
 
 
 def money(value: object, *, places: int = 2, what: str = "amount",

@@ -90,7 +90,7 @@ class Opportunity(O2CAggregate):
 
     def move_to(self, stage: object) -> None:
         """Moves the deal to an open stage (use win/lose to close it)."""
-        if stage not in OPEN_STAGES:
+        if not isinstance(stage, str) or stage not in OPEN_STAGES:
             raise InvalidInputError(
                 f"stage must be one of {', '.join(OPEN_STAGES)} (use win or lose to close)")
         self._check_open()

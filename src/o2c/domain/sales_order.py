@@ -39,9 +39,10 @@ def check_order_lines(lines: Iterable[Mapping[str, object]], places: int) -> lis
     """Order lines: distinct SKUs, positive quantities, prices in the currency's unit."""
     checked: list[Line] = []
     seen: set[str] = set()
-    for number, line in enumerate(lines, start=1):
+    for number, item in enumerate(lines, start=1):
         if number > MAX_LINES:
             raise InvalidInputError(f"an order has at most {MAX_LINES} lines")
+        line = values.mapping(item, f"line {number}")
         sku = check_sku(line.get("sku"))
         if sku in seen:
             raise InvalidInputError(f"line {number}: SKU {sku} appears twice; combine the lines")
@@ -61,9 +62,10 @@ def check_shipment_lines(lines: Iterable[Mapping[str, object]]) -> list[Line]:
     """Shipment lines: distinct SKUs with positive quantities."""
     checked: list[Line] = []
     seen: set[str] = set()
-    for number, line in enumerate(lines, start=1):
+    for number, item in enumerate(lines, start=1):
         if number > MAX_LINES:
             raise InvalidInputError(f"a shipment has at most {MAX_LINES} lines")
+        line = values.mapping(item, f"line {number}")
         sku = check_sku(line.get("sku"))
         if sku in seen:
             raise InvalidInputError(f"line {number}: SKU {sku} appears twice")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 from o2c.domain.errors import InvalidInputError
 
@@ -37,7 +37,9 @@ def email(value: object, what: str = "email") -> str:
 
 
 def a_date(value: object, what: str) -> date:
-    """A calendar date, from a ``date`` or an ISO 8601 string."""
+    """A calendar date, from a ``date`` (a ``datetime`` counts as its date) or ISO text."""
+    if isinstance(value, datetime):
+        return value.date()
     if isinstance(value, date):
         return value
     if isinstance(value, str):
@@ -46,6 +48,13 @@ def a_date(value: object, what: str) -> date:
         except ValueError:
             pass
     raise InvalidInputError(f"{what} must be an ISO 8601 date: {value!r}")
+
+
+def mapping(value: object, what: str) -> dict[str, object]:
+    """A JSON-object-like line: anything else is invalid input, not a crash."""
+    if not isinstance(value, dict):
+        raise InvalidInputError(f"{what} must be an object with named fields")
+    return value
 
 
 def whole_days(value: object, what: str, *, maximum: int = 3650) -> int:
