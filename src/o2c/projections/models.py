@@ -348,7 +348,11 @@ class Receivables(ReadModel):
         Table("rm_invoices", ("invoice_number",), (
             "invoice_number TEXT", "order_id TEXT", "customer_id TEXT", "issued_on TEXT",
             "due_on TEXT", "total BIGINT", "paid BIGINT", "credited BIGINT")),
+        Table("rm_invoice_settlements", ("position", "invoice_number"), (
+            "position BIGINT", "invoice_number TEXT", "settled_on TEXT", "amount BIGINT")),
     )
+    indexes = ("CREATE INDEX IF NOT EXISTS {s}rm_settlements_invoice ON "
+               "{t}rm_invoice_settlements (invoice_number, settled_on)",)
 
     def register(self) -> None:
         self.on(SalesOrder.Placed, self._placed)
@@ -362,6 +366,9 @@ class Receivables(ReadModel):
         assert invoice is not None
         invoice["credited"] = self.minor(event.total)
         rows.put("rm_invoices", (event.invoice_number,), invoice)
+        rows.add("rm_invoice_settlements", {
+            "position": e.position, "invoice_number": event.invoice_number,
+            "settled_on": event.credited_on.isoformat(), "amount": invoice["credited"]})
 
     def _placed(self, e: Envelope, rows: Rows) -> None:
         event: Any = e.event
@@ -385,6 +392,10 @@ class Receivables(ReadModel):
             assert invoice is not None
             invoice["paid"] += self.minor(allocation["amount"])
             rows.put("rm_invoices", (allocation["invoice_number"],), invoice)
+            rows.add("rm_invoice_settlements", {
+                "position": e.position, "invoice_number": allocation["invoice_number"],
+                "settled_on": event.received_on.isoformat(),
+                "amount": self.minor(allocation["amount"])})
 
 
 class OrderStatus(ReadModel):

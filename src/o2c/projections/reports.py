@@ -155,7 +155,11 @@ def _sums(app: O2C, as_of: date | None,
 def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    try:
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    except OverflowError:  # an offset pushed it past year 1 or 9999: before or after all
+        early = moment.year < 5000
+        return "0001-01-01T00:00:00.000000Z" if early else "9999-12-31T23:59:59.999999Z"
 
 
 def ar_aging(app: O2C, as_of: date | None = None) -> dict[str, Any]:
@@ -165,11 +169,23 @@ def ar_aging(app: O2C, as_of: date | None = None) -> dict[str, Any]:
     buckets: dict[str, dict[str, Any]] = {
         name: {"bucket": name, "count": 0, "amount": _money(app, 0)}
         for name, _, _ in AGING_BUCKETS}
+    t = app.db.table
+    if as_of is None:  # today: the running totals
+        query = (f"SELECT invoice_number, order_id, customer_id, issued_on, due_on, total, "
+                 f"paid + credited FROM {t('rm_invoices')} WHERE total > paid + credited "
+                 "AND issued_on <= ? ORDER BY due_on, invoice_number")
+        params: tuple[Any, ...] = (day.isoformat(),)
+    else:  # as of a past date: only what was paid or credited by then
+        query = (f"SELECT i.invoice_number, i.order_id, i.customer_id, i.issued_on, i.due_on, "
+                 f"i.total, COALESCE(SUM(s.amount), 0) FROM {t('rm_invoices')} i "
+                 f"LEFT JOIN {t('rm_invoice_settlements')} s ON s.invoice_number = "
+                 "i.invoice_number AND s.settled_on <= ? WHERE i.issued_on <= ? "
+                 "GROUP BY i.invoice_number, i.order_id, i.customer_id, i.issued_on, "
+                 "i.due_on, i.total HAVING i.total > COALESCE(SUM(s.amount), 0) "
+                 "ORDER BY i.due_on, i.invoice_number")
+        params = (day.isoformat(), day.isoformat())
     for number, order_id, customer_id, issued_on, due_on, total, paid in _rows(
-            app, f"SELECT invoice_number, order_id, customer_id, issued_on, due_on, total, "
-                 f"paid + credited FROM {app.db.table('rm_invoices')} "
-                 "WHERE total > paid + credited AND issued_on <= ? "
-                 "ORDER BY due_on, invoice_number", (day.isoformat(),)):
+            app, query, params):
         overdue = (day - date.fromisoformat(due_on)).days
         bucket = next(name for name, low, high in AGING_BUCKETS
                       if (low is None or overdue >= low) and (high is None or overdue <= high))
