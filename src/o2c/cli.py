@@ -427,27 +427,39 @@ def journal_reverse(entry_id: Annotated[str, typer.Argument(help="The entry to u
 
 @cli.command()
 def bench(quick: Annotated[bool, typer.Option(
-              "--quick", help="A run of under a minute per database.")] = False,
+              "--quick", help="Smaller workloads: under a minute per database.")] = False,
           as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
           database_url: Annotated[str | None, typer.Option(
-              "--database-url", help="sqlite:///... or postgresql://... (a fresh temporary "
-                                     "store or schema is used inside it).")] = None,
+              "--database-url", help="sqlite:///PATH or postgresql://... (default: "
+                                     "O2C_DATABASE_URL, else a temporary SQLite file). The "
+                                     "run uses a fresh temporary file beside PATH, or a "
+                                     "fresh schema dropped afterwards: never your data.")
+          ] = None,
           scale: Annotated[str | None, typer.Option(
-              help="tiny, quick or full (overrides --quick).")] = None) -> None:
-    """Measures each performance figure beside its physical limit, in one run."""
+              help="tiny (seconds, for tests), quick, or full (a million events; the "
+                   "default without --quick).")] = None) -> None:
+    """Measures each performance figure beside its limit (the same rows written or read
+    by the plain driver, in the same run) and prints the ratios."""
+    import os
+    import time
+
     from o2c import bench as harness
 
     name = scale or ("quick" if quick else "full")
     if name not in ("tiny", "quick", "full"):
         raise fail("--scale must be tiny, quick or full")
-    url = database_url or Settings().database_url
-    say = (lambda _: None) if as_json else (lambda line: err.print(f"· {line}"))
-    figures = harness.run(url if url.startswith("postgres") else None, name, say=say)
+    url = database_url or os.environ.get("O2C_DATABASE_URL") or None
+    began = time.perf_counter()
+
+    def say(line: str) -> None:
+        err.print(f"[{time.perf_counter() - began:7.1f} s] {line}")
+
+    figures = harness.run(url, name, say=say)
     if as_json:
-        sys.stdout.write(harness.as_json(figures) + "\n")
+        sys.stdout.write(harness.as_json(figures, url, name) + "\n")
         return
     table = Table("figure", "value", "unit", "limit", "ratio", "target", "met", "note",
-                  title=f"o2c bench ({name})")
+                  title=f"o2c bench --scale {name} ({time.perf_counter() - began:.0f} s)")
     for f in figures:
         table.add_row(f.name, str(f.value), f.unit, "" if f.limit is None else str(f.limit),
                       "" if f.ratio is None else str(f.ratio), f.target,

@@ -1,22 +1,48 @@
-"""HTTP commands per second with 16 clients, o2c's API against a bare route."""
+"""``http_command``: stock receipts through o2c's API against a bare route writing
+the same rows, each under uvicorn on a loopback port, 16 client threads."""
 
 from __future__ import annotations
 
 import os
+import pickle
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from typing import Any
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
+from fastapi import FastAPI, Response
 
-from o2c.bench import Figure, _pct
-from o2c.bench.bare import create_tables
+from o2c.bench.raw import Txn
+
+if TYPE_CHECKING:
+    from o2c.bench.harness import Bench, Figure
 
 CLIENTS = 16
-TOKEN = "bench-token"  # noqa: S105 - a throwaway token for a throwaway server
+TOKEN = "bench-" + uuid.uuid4().hex  # a throwaway admin token for a throwaway server
+START_SECONDS = 60
+
+
+def probed_app() -> FastAPI:
+    """o2c's API, unchanged, with a probe recording each command's reads and positions
+    and a route handing them to the harness."""
+    from o2c.api import create_app
+    from o2c.bench.workload import Probe
+
+    api = create_app()
+    probe = Probe(api.state.o2c)
+
+    @api.get("/__bench/probe", include_in_schema=False)
+    def dump() -> Response:
+        return Response(pickle.dumps((probe.txns, probe.conflicts)),
+                        media_type="application/octet-stream")
+
+    return api
 
 
 def _free_port() -> int:
@@ -25,76 +51,131 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _serve(target: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        env={**os.environ, **env})
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+class Server:
+    """A uvicorn process on 127.0.0.1 serving an app factory."""
+
+    def __init__(self, target: str, env: dict[str, str]) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(  # noqa: S603 - our interpreter, our module
+            [sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1",
+             "--port", str(self.port), "--log-level", "warning", "--no-access-log"],
+            env={**os.environ, **env})
+        deadline = time.monotonic() + START_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{target} exited with {self.process.returncode}")
+            try:
+                httpx.get(self.base + "/openapi.json", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{target} did not start within {START_SECONDS} s")
+
+    def stop(self) -> None:
+        """Stops the server (SIGTERM, then SIGKILL after 30 s)."""
+        self.process.terminate()
         try:
-            httpx.get(base + "/openapi.json", timeout=1)
-            return process, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"{target} did not start")
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
-def _load(base: str, path: str, headers: dict[str, str], body: dict[str, Any],
-          requests: int) -> tuple[float, list[float], int]:
-    """``path`` may hold ``{n}``: each client then uses its own (its own SKU, say)."""
+def load(base: str, path: str, headers: dict[str, str], requests: int, *,
+         keyed: bool = False) -> dict[str, Any]:
+    """``requests`` POSTs from ``CLIENTS`` threads (``{n}`` in ``path`` is the client's
+    number); returns the rate, the latencies in ms and the failures."""
     latencies: list[float] = []
-    failures = 0
+    failures: list[int] = []
     lock = threading.Lock()
     per_client = max(1, requests // CLIENTS)
+    body = {"quantity": "1", "unit_cost": "2.00"}
 
     def client(number: int) -> None:
-        nonlocal failures
-        with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
             for _ in range(per_client):
+                extra = {"Idempotency-Key": uuid.uuid4().hex} if keyed else {}
                 started = time.perf_counter()
-                response = http.post(path.format(n=number), json=body)
+                response = http.post(path.format(n=number), json=body, headers=extra)
                 elapsed = (time.perf_counter() - started) * 1000
                 with lock:
                     latencies.append(elapsed)
-                    failures += response.status_code >= 300
+                    if response.status_code >= 300:
+                        failures.append(response.status_code)
+
     threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return per_client * CLIENTS / (time.perf_counter() - started), latencies, failures
+    seconds = time.perf_counter() - started
+    return {"rate": per_client * CLIENTS / seconds, "latencies": latencies,
+            "failures": failures, "requests": per_client * CLIENTS}
 
 
-def measure(url: str, requests: int) -> Figure:
-    """Receipts through o2c's API vs the same writes through a bare route."""
-    env = {"O2C_DATABASE_URL": url, "O2C_BOOTSTRAP_TOKEN": TOKEN,
-           "O2C_SERVER_PROJECTOR": "false", "O2C_POOL_SIZE": "16"}
+def _warm(base: str) -> None:
+    def client() -> None:
+        with httpx.Client(base_url=base, timeout=60) as http:
+            for _ in range(4):
+                http.get("/warm").raise_for_status()
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def measure(bench: Bench, requests: int) -> Figure:
+    """Receipts with an Idempotency-Key through o2c's API (no in-server projector) vs
+    the bare route writing the same transactions."""
+    from o2c.bench.harness import Figure, pct
+
+    env = {"O2C_DATABASE_URL": bench.url, "O2C_BOOTSTRAP_TOKEN": TOKEN,
+           "O2C_SERVER_PROJECTOR": "false", "O2C_POOL_SIZE": str(CLIENTS)}
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    server, base = _serve("o2c.api:create_app", env)
+    server = Server("o2c.bench.http:probed_app", env)
     try:
-        for number in range(CLIENTS):  # a SKU per client: contention is order_cycle_8's
-            httpx.post(base + "/stock-items", headers=headers,
-                       json={"sku": f"H-{number}", "name": "h"}, timeout=30).raise_for_status()
-        rate, latencies, failures = _load(base, "/stock-items/H-{n}/receipts", headers,
-                                          {"quantity": "1", "unit_cost": "2.00"}, requests)
+        with httpx.Client(base_url=server.base, headers=headers, timeout=60) as http:
+            for number in range(CLIENTS):  # a SKU per client: contention is order_cycle_8's
+                http.post("/stock-items", json={"sku": f"H-{number}", "name": "h"}
+                          ).raise_for_status()
+                http.post(f"/stock-items/H-{number}/receipts",  # warms the server up
+                          json={"quantity": "1", "unit_cost": "2.00"}).raise_for_status()
+        head = bench.app.db.head()
+        o2c = load(server.base, "/stock-items/H-{n}/receipts", headers, requests, keyed=True)
+        with httpx.Client(base_url=server.base, timeout=60) as http:
+            found, conflicts = pickle.loads(http.get("/__bench/probe").content)  # noqa: S301
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-    create_tables(url)
-    bare, bare_base = _serve("o2c.bench.bare:create_app", {"O2C_BENCH_URL": url})
-    try:
-        bare_rate, _, bare_failures = _load(bare_base, "/receipts", {},
-                                            {"quantity": "1", "unit_cost": "2.00"}, requests)
-    finally:
-        bare.terminate()
-        bare.wait(timeout=30)
-    ratio = rate / bare_rate
-    return Figure("http_command", round(rate, 1), "commands/s", round(bare_rate, 1),
-                  round(ratio, 3), "ratio >= 0.5", ratio >= 0.5,
-                  f"16 clients; p50 {_pct(latencies, 50):.1f} ms, p99 {_pct(latencies, 99):.1f} "
-                  f"ms; failures {failures} (bare {bare_failures})")
+        server.stop()
+    window = [t for t in found if t[0] > head]
+    txns: list[Txn] = bench.captured(window, head)
+    for txn in txns:
+        txn.key_lookup = txn.command is not None
+    with tempfile.TemporaryDirectory(prefix="o2c-bench-") as folder:
+        path = Path(folder) / "txns.pickle"
+        path.write_bytes(pickle.dumps((bench.copies, txns)))
+        bare = Server("o2c.bench.bare:create_app",
+                      {"O2C_BENCH_URL": bench.url, "O2C_BENCH_TXNS": str(path)})
+        try:
+            _warm(bare.base)
+            raw = load(bare.base, "/write", {}, requests)
+        finally:
+            bare.stop()
+    bench.replayed(window)
+    ratio = o2c["rate"] / raw["rate"]
+    lat, bare_lat = o2c["latencies"], raw["latencies"]
+    detail = {"requests": o2c["requests"], "p50_ms": round(pct(lat, 50), 1),
+              "p99_ms": round(pct(lat, 99), 1), "bare_p50_ms": round(pct(bare_lat, 50), 1),
+              "bare_p99_ms": round(pct(bare_lat, 99), 1), "failures": len(o2c["failures"]),
+              "bare_failures": len(raw["failures"]), "conflicts": conflicts}
+    return Figure(
+        "http_command", round(o2c["rate"], 1), "commands/s", round(raw["rate"], 1),
+        round(ratio, 3), "ratio >= 0.5", ratio >= 0.5,
+        f"POST /stock-items/{{sku}}/receipts with Idempotency-Key, {CLIENTS} clients, "
+        f"{o2c['requests']} requests; p50 {detail['p50_ms']} ms, p99 {detail['p99_ms']} ms "
+        f"(bare p50 {detail['bare_p50_ms']} ms, p99 {detail['bare_p99_ms']} ms); "
+        f"failures {detail['failures']} (bare {detail['bare_failures']})", detail)
