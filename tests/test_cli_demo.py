@@ -580,9 +580,6 @@ def test_as_of_and_known_at_together(demo: Demo) -> None:
                     "--known-at", moment)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: AR aging --as-of counts payments received after that date (rm_invoices keeps only "
-    "a running paid total), so it disagrees with the Receivable balance as of the same date"))
 @pytest.mark.parametrize("days", [35, 20])
 def test_ar_aging_as_of_a_past_date_agrees_with_the_receivable_then(demo: Demo,
                                                                     days: int) -> None:
@@ -615,23 +612,15 @@ def test_unknown_report_name_exits_2_naming_it(demo: Demo) -> None:
     assert run.out == ""
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: click/typer usage errors print a usage line, a hint and a boxed, wrapped message "
-    "(5+ lines) instead of the contract's one-line reason"))
 def test_unknown_report_name_is_a_one_line_reason(demo: Demo) -> None:
     one_line_reason(demo.cli.script("report", "nope"), "nope")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: `o2c report --as-of` is accepted and silently ignored by pipeline and inventory"))
 @pytest.mark.parametrize("name", ["pipeline", "inventory"])
 def test_as_of_on_a_report_without_dates_is_refused(demo: Demo, name: str) -> None:
     one_line_reason(demo.cli.run("report", name, "--as-of", "2000-01-01"), "--as-of")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: a --known-at whose UTC time falls outside years 1-9999 crashes with an "
-    "OverflowError traceback (exit 1) in reports._iso; the API refuses it with 422"))
 @pytest.mark.parametrize(("moment", "everything"), [("9999-12-31T23:00:00-05:00", True),
                                                     ("0001-01-01T00:30:00+01:00", False)])
 def test_known_at_out_of_range_is_refused_or_means_before_or_after_all(
@@ -652,17 +641,11 @@ def test_an_unusable_store_exits_2(url: str) -> None:
         one_line_reason(Cli(url).run(*args), "cannot open the store", "O2C_DATABASE_URL")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: `o2c demo --reset` erases the store before opening it, outside open_app's error "
-    "handling: a bad URL or an unreachable server ends in a traceback with exit 1"))
 @pytest.mark.parametrize("url", ["mysql://db/o2c", "sqlite:///"])
 def test_demo_reset_on_an_unusable_store_exits_2(url: str) -> None:
     one_line_reason(Cli(url).run("demo", "--reset"), "O2C_DATABASE_URL")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: a bad O2C_* setting is reported as 'cannot open the store: 1 validation error for "
-    "Settings', without naming the setting or saying what is wrong with it"))
 def test_a_bad_setting_is_named_in_the_reason(tmp_path: Path) -> None:
     store = Cli(f"sqlite:///{tmp_path / 'o2c.sqlite3'}", O2C_CURRENCY="US")
     one_line_reason(store.run("report", "pipeline"), "O2C_CURRENCY", "ISO 4217")
@@ -689,9 +672,6 @@ def test_demo_twice_refuses_and_records_nothing_then_reset_starts_again(
     check_trial_balance(store)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: `o2c demo --reset` deletes the URL's raw path, not the percent-decoded file the "
-    "store opens: with %20 in the path it erases nothing, then refuses to run the demo"))
 def test_demo_reset_erases_a_percent_encoded_sqlite_path(tmp_path: Path) -> None:
     folder = tmp_path / "my books"
     folder.mkdir()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
@@ -62,10 +63,21 @@ def refused() -> Iterator[None]:
         raise fail(f"{error.code}: {error.message}") from None
 
 
+def settings() -> Settings:
+    """The settings from the environment, or exit 2 naming the bad one."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problem = error.errors()[0]
+        name = "O2C_" + str(problem["loc"][0]).upper() if problem.get("loc") else "O2C_*"
+        raise fail(f"{name}: {problem['msg']}") from None
+
+
 def open_app() -> O2C:
     """The application on the configured store, or exit 2 with the reason."""
+    configured = settings()
     try:
-        return build_app(Settings())
+        return build_app(configured)
     except (ValueError, OSError) as error:
         raise fail(f"cannot open the store: {str(error).splitlines()[0]}") from None
     except Exception as error:
@@ -174,7 +186,12 @@ def demo(reset: Annotated[bool, typer.Option(
     from o2c import demo as story
 
     if reset:
-        erase_store(Settings())
+        configured = settings()
+        try:
+            erase_store(configured)
+        except Exception as error:  # any failure becomes a one-line reason
+            first = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise fail(f"cannot erase the store: {first}") from None
     app = open_app()
     try:
         story.run(app, say=lambda line: out.print(f"[dim]·[/dim] {line}"))
@@ -186,17 +203,16 @@ def demo(reset: Annotated[bool, typer.Option(
 
 def erase_store(settings: Settings) -> None:
     """Deletes every o2c table (or the SQLite file) of the configured store."""
-    url = settings.database_url
-    if url.startswith("sqlite:///"):
-        path = Path(url[len("sqlite:///"):])
+    from o2c.store import env_for_url
+
+    env = env_for_url(settings.database_url)  # refuses a malformed URL before deleting
+    if "SQLITE_DBNAME" in env:
         for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
+            Path(env["SQLITE_DBNAME"] + suffix).unlink(missing_ok=True)
         return
     import psycopg
 
-    from o2c.store import env_for_url
 
-    env = env_for_url(url)
     schema = env["POSTGRES_SCHEMA"]
     with psycopg.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
                          user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"],
@@ -225,6 +241,8 @@ def report(
         raise fail(f"bad date: {error}") from None
     if known is not None and name is not ReportName.trial_balance:
         raise fail("--known-at applies to the trial balance")
+    if as_of_date is not None and name in (ReportName.pipeline, ReportName.inventory):
+        raise fail("--as-of applies to the trial balance and the AR aging")
     app = open_app()
     print_report(name, compute_report(app, name, as_of_date, known), fmt)
 
@@ -468,12 +486,23 @@ def bench(quick: Annotated[bool, typer.Option(
 
 
 def main() -> None:
-    """Entry point of the ``o2c`` console script."""
+    """Entry point of the ``o2c`` console script: usage errors in one line, exit 2."""
+    from typer._click.exceptions import NoArgsIsHelpError
+
     try:
-        cli()
+        code = cli(standalone_mode=False)
+    except NoArgsIsHelpError as error:
+        error.show()
+        sys.exit(2)
+    except typer.Abort:
+        sys.exit(1)
     except O2CError as error:
         sys.stderr.write(f"o2c: {error.code}: {error.message}\n")
         sys.exit(2)
+    except typer.TyperException as error:  # click's usage errors
+        sys.stderr.write(f"o2c: {' '.join(error.format_message().split())}\n")
+        sys.exit(error.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
