@@ -19,9 +19,12 @@ PathId = Annotated[str, Path(min_length=1, max_length=100)]
 bearer = HTTPBearer(
     auto_error=False, scheme_name="bearer",
     description="A token from `o2c tokens create --role ROLE`, or `O2C_BOOTSTRAP_TOKEN` "
-                "(admin). Roles: sales (leads, customers, opportunities, orders), warehouse "
-                "(stock, shipments), finance (invoices, payments, ledger), auditor (reads "
-                "everything, writes nothing), admin (everything).")
+                "(admin). Who may write: sales (leads, customers, opportunities, placing, "
+                "confirming and cancelling orders), warehouse (stock, confirming orders, "
+                "shipments), finance (invoices, payments, credit notes, ledger accounts, "
+                "journal entries, periods), auditor (nothing), admin (everything). Every "
+                "role reads current state and reports; the audit log is for auditor, finance "
+                "and admin. No or an unknown token: 401; a role not allowed: 403.")
 
 
 def get_app(request: Request) -> O2C:
