@@ -7,6 +7,7 @@ temporary SQLite store, and closed and removed when the module's tests end.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -27,6 +28,7 @@ from o2c.config import Settings
 TOKEN = "schemathesis-admin-token"
 EXAMPLES = int(os.environ.get("O2C_SCHEMATHESIS_EXAMPLES", "10"))
 _folder = Path(tempfile.mkdtemp(prefix="o2c-schemathesis-"))
+atexit.register(shutil.rmtree, _folder, ignore_errors=True)  # also when no test here runs
 #: Another store to run against (a fresh, empty PostgreSQL schema, say); SQLite by default.
 _url = os.environ.get("O2C_SCHEMATHESIS_DATABASE_URL") or f"sqlite:///{_folder / 'api.sqlite3'}"
 _app = O2C(Settings(database_url=_url, bootstrap_token=TOKEN, server_projector=False))
