@@ -29,6 +29,8 @@ SALES_ENTRY = ([{"account": "1000", "debit": "27.00"}] * 4
                   {"account": "4000", "credit": "33.34"}, {"account": "2100", "credit": "8.00"}])
 #: Events written by one growth unit: an order cycle (12) and a sales entry (1).
 UNIT_EVENTS = 13
+#: Growth units per business day: the log covers more days as it grows, as a business's does.
+UNITS_PER_DAY = 100
 FIRST_DAY = date(2025, 1, 1)
 
 
@@ -158,16 +160,16 @@ def _sleep_until(moment: float) -> None:
         time.sleep(delay)
 
 
-def grow(url: str, units: int, seed: int, first_unit: int, total_units: int) -> int:
+def grow(url: str, units: int, seed: int, first_unit: int) -> int:
     """Writes ``units`` growth units (an order cycle on this worker's own SKUs and a
-    cash-sales entry), with business dates advancing along the log over two years
-    so that as-of reports have history to cut; returns events written."""
+    cash-sales entry), ``UNITS_PER_DAY`` to a business day, numbered from
+    ``first_unit`` (so dates advance along the log); returns events written."""
     app = open_app(url, pool_size=1)
     skus = (f"G{seed}-A", f"G{seed}-B")
     customer = prepare(app, skus, stock=str(10 * units + 10))
     lines = order_lines(skus, 0)
     for number in range(units):
-        day = FIRST_DAY + timedelta(days=(first_unit + number) * 730 // max(1, total_units))
+        day = FIRST_DAY + timedelta(days=(first_unit + number) // UNITS_PER_DAY)
         ctx = Context(actor=f"grow-{seed}", today=day)
         cycle(app, ctx, customer, lines)
         app.post_journal_entry(ctx, "Cash sales", SALES_ENTRY, date=day)
