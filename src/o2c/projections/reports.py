@@ -108,8 +108,8 @@ def trial_balance(app: O2C, as_of: date | None = None,
                      "normal_balance": "debit" if kind in DEBIT_NORMAL else "credit",
                      "debit": _money(app, debit), "credit": _money(app, credit),
                      "balance": _money(app, int(debit or 0) - int(credit or 0))})
-    debit = sum((r["debit"] for r in rows), Decimal(0))
-    credit = sum((r["credit"] for r in rows), Decimal(0))
+    debit = sum((r["debit"] for r in rows), _money(app, 0))
+    credit = sum((r["credit"] for r in rows), _money(app, 0))
     return {"as_of": as_of.isoformat() if as_of else None,
             "known_at": _iso(known_at) if known_at else None,
             "accounts": rows,
