@@ -270,8 +270,8 @@ class Projector:
     def run_forever(self, stop: threading.Event, interval: float = 0.05) -> None:
         """Follows the log until ``stop`` is set (the worker process and the server)."""
         while not stop.is_set():
-            if self._known and min(self._known.values()) >= self.db.head():
-                stop.wait(interval)  # idle: two reads, no write lock
+            if self.position() >= self.db.head():
+                stop.wait(interval)  # idle: reads only, no write lock
                 continue
             count, _ = self.step()
             if count == 0:
