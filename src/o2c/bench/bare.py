@@ -23,17 +23,18 @@ def create_app() -> FastAPI:
     url = os.environ["O2C_BENCH_URL"]
     with open(os.environ["O2C_BENCH_TXNS"], "rb") as source:
         names: Names
+        locked: Names | None
         txns: list[Txn]
-        names, txns = pickle.load(source)  # noqa: S301 - our own file, written just before
+        names, locked, txns = pickle.load(source)  # noqa: S301 - our file, written just before
     lock = threading.Lock()
     local = threading.local()
-    state = {"next": 0}
+    state = {"plain": 0, "locked": 0}
     app = FastAPI()
 
-    def take() -> Txn:
+    def take(which: str) -> Txn:
         with lock:
-            number = state["next"]
-            state["next"] += 1
+            number = state[which]
+            state[which] += 1
         txn = txns[number % len(txns)]
         if number < len(txns):
             return txn
@@ -55,7 +56,14 @@ def create_app() -> FastAPI:
 
     @app.post("/write", status_code=201)
     def write_route(body: dict[str, Any]) -> dict[str, Any]:
-        ids = write(connection(), names, take())
+        ids = write(connection(), names, take("plain"))
+        return {"position": ids[-1], "fields": len(body)}
+
+    @app.post("/write-locked", status_code=201)
+    def write_locked(body: dict[str, Any]) -> dict[str, Any]:
+        """The same, into a second set of copies, taking o2c's table lock (PostgreSQL)."""
+        assert locked is not None
+        ids = write(connection(), locked, take("locked"), lock=True)
         return {"position": ids[-1], "fields": len(body)}
 
     return app

@@ -40,6 +40,7 @@ from o2c.bench import raw as rawdb
 from o2c.bench.raw import Names, Read, Txn
 
 Say = Callable[[str], None]
+RAW, LOCKED = "raw_", "rawlock_"  # the prefixes of the two sets of copies
 ProbeTxn = tuple[int, int, list[Read], list[Read]]
 
 
@@ -206,7 +207,11 @@ class Bench:
         recorders: list[Any] = [self.app.recorder, self.app.snapshots.recorder]
         self.names = Names(*(r.events_table_name for r in recorders))
         self.copies = rawdb.copy_tables(url, self.names)
-        self.mirrored = 0  # the raw copies hold o2c's log up to here
+        # On PostgreSQL a second set of copies is written with o2c's table lock taken in
+        # each transaction, to tell the lock's cost from the rest of o2c's.
+        self.locked = (rawdb.copy_tables(url, self.names, LOCKED) if self.postgres
+                       else None)
+        self.mirrored = {RAW: 0, LOCKED: 0}  # each set of copies holds o2c's log up to here
         self.grown_units = 0
         self.figures: list[Figure] = []
         self.stages: list[Stage] = []
@@ -219,15 +224,17 @@ class Bench:
 
     # Raw copies -------------------------------------------------------------------------
 
-    def sync(self, upto: int) -> None:
+    def sync(self, upto: int, which: str = "raw_") -> None:
         """Copies what o2c wrote up to ``upto`` and the copies lack (untimed)."""
-        if upto > self.mirrored:
-            rawdb.mirror(self.url, self.names, self.copies, self.mirrored + 1, upto)
-            self.mirrored = upto
+        copies = self.copies if which == RAW else self.locked
+        assert copies is not None
+        if upto > self.mirrored[which]:
+            rawdb.mirror(self.url, self.names, copies, self.mirrored[which] + 1, upto)
+            self.mirrored[which] = upto
 
-    def replayed(self, txns: Sequence[ProbeTxn]) -> None:
+    def replayed(self, txns: Sequence[ProbeTxn], which: str = "raw_") -> None:
         """The copies now hold these transactions (written raw)."""
-        self.mirrored = max([self.mirrored, *(last for _, last, _, _ in txns)])
+        self.mirrored[which] = max([self.mirrored[which], *(t[1] for t in txns)])
 
     def captured(self, txns: Sequence[ProbeTxn], before: int) -> list[Txn]:
         """The rows of probed transactions, with their reads, after syncing the copies
@@ -339,12 +346,23 @@ class Bench:
         for r in results:
             self.replayed(r["txns"])
         raw_seconds = max(f for _, f in spans) - min(s for s, _ in spans)
+        locked = ""
+        detail: dict[str, Any] = {"orders": done, "conflicts": conflicts, "refused": refused}
+        if self.locked is not None:
+            self.sync(head, LOCKED)
+            start = self._start_at(0.5)
+            spans = self.pool.starmap(rawdb.replay, [(self.url, self.locked, txns, start, True)
+                                                     for txns in per_client])
+            for r in results:
+                self.replayed(r["txns"], LOCKED)
+            rate = done / (max(f for _, f in spans) - min(s for s, _ in spans))
+            detail["raw_with_table_lock"] = round(rate, 2)
+            locked = f"; raw with o2c's table lock: {rate:.1f} orders/s"
         self.figures.append(ratio_figure(
             "order_cycle_8", done / seconds, "orders/s", done / raw_seconds, 0.5,
             f"8 processes, distinct orders on 3 shared SKUs and shared accounts, projection "
             f"worker following; {_n(done)} orders, {conflicts} write conflicts retried, "
-            f"{refused} orders refused after retries",
-            {"orders": done, "conflicts": conflicts, "refused": refused}))
+            f"{refused} orders refused after retries{locked}", detail))
         lags = _lags([c for r in results for c in r["commits"]], samples)
         seen = [lag for lag in lags if lag is not None]
         unseen = len(lags) - len(seen)

@@ -132,7 +132,7 @@ def _warm(base: str) -> None:
 def measure(bench: Bench, requests: int) -> Figure:
     """Receipts with an Idempotency-Key through o2c's API (no in-server projector) vs
     the bare route writing the same transactions."""
-    from o2c.bench.harness import Figure, pct
+    from o2c.bench.harness import LOCKED, Figure, pct
 
     env = {"O2C_DATABASE_URL": bench.url, "O2C_BOOTSTRAP_TOKEN": TOKEN,
            "O2C_SERVER_PROJECTOR": "false", "O2C_POOL_SIZE": str(CLIENTS)}
@@ -155,27 +155,39 @@ def measure(bench: Bench, requests: int) -> Figure:
     txns: list[Txn] = bench.captured(window, head)
     for txn in txns:
         txn.key_lookup = txn.command is not None
+    locked: dict[str, Any] | None = None
+    if bench.locked is not None:
+        bench.sync(head, LOCKED)
     with tempfile.TemporaryDirectory(prefix="o2c-bench-") as folder:
         path = Path(folder) / "txns.pickle"
-        path.write_bytes(pickle.dumps((bench.copies, txns)))
+        path.write_bytes(pickle.dumps((bench.copies, bench.locked, txns)))
         bare = Server("o2c.bench.bare:create_app",
                       {"O2C_BENCH_URL": bench.url, "O2C_BENCH_TXNS": str(path)})
         try:
             _warm(bare.base)
             raw = load(bare.base, "/write", {}, requests)
+            if bench.locked is not None:
+                locked = load(bare.base, "/write-locked", {}, requests)
         finally:
             bare.stop()
     bench.replayed(window)
+    if locked is not None:
+        bench.replayed(window, LOCKED)
     ratio = o2c["rate"] / raw["rate"]
     lat, bare_lat = o2c["latencies"], raw["latencies"]
     detail = {"requests": o2c["requests"], "p50_ms": round(pct(lat, 50), 1),
               "p99_ms": round(pct(lat, 99), 1), "bare_p50_ms": round(pct(bare_lat, 50), 1),
               "bare_p99_ms": round(pct(bare_lat, 99), 1), "failures": len(o2c["failures"]),
               "bare_failures": len(raw["failures"]), "conflicts": conflicts}
+    also = ""
+    if locked is not None:
+        detail["bare_with_table_lock"] = round(locked["rate"], 1)
+        detail["bare_with_table_lock_p99_ms"] = round(pct(locked["latencies"], 99), 1)
+        also = f"; bare route with o2c's table lock: {locked['rate']:.1f}/s"
     return Figure(
         "http_command", round(o2c["rate"], 1), "commands/s", round(raw["rate"], 1),
         round(ratio, 3), "ratio >= 0.5", ratio >= 0.5,
         f"POST /stock-items/{{sku}}/receipts with Idempotency-Key, {CLIENTS} clients, "
         f"{o2c['requests']} requests; p50 {detail['p50_ms']} ms, p99 {detail['p99_ms']} ms "
         f"(bare p50 {detail['bare_p50_ms']} ms, p99 {detail['bare_p99_ms']} ms); "
-        f"failures {detail['failures']} (bare {detail['bare_failures']})", detail)
+        f"failures {detail['failures']} (bare {detail['bare_failures']}){also}", detail)
