@@ -142,6 +142,17 @@ def history(app: O2C, aggregate_id: str) -> list[dict[str, Any]]:
     return steps
 
 
+def history_of(app: O2C, key: str) -> list[dict[str, Any]]:
+    """The history of an aggregate named by its id, a SKU or an account code."""
+    from o2c.domain.ledger_account import LedgerAccount
+    from o2c.domain.stock_item import StockItem
+
+    steps = history(app, key)
+    for derived in (StockItem.create_id(key.upper()), LedgerAccount.create_id(key)):
+        steps = steps or history(app, str(derived))
+    return steps
+
+
 def _step(app: O2C, aggregate_id: object, events: tuple[str, ...] | None = None
           ) -> list[dict[str, Any]]:
     steps = history(app, str(aggregate_id))

@@ -351,14 +351,8 @@ def audit_history(aggregate_id: Annotated[str, typer.Argument(
                   fmt: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
     """Every event of one aggregate, in order, with position, time, actor and key."""
     from o2c import audit
-    from o2c.domain.ledger_account import LedgerAccount
-    from o2c.domain.stock_item import StockItem
 
-    app = open_app()
-    steps = audit.history(app, aggregate_id)
-    for derived in (StockItem.create_id(aggregate_id.upper()),
-                    LedgerAccount.create_id(aggregate_id)):
-        steps = steps or audit.history(app, str(derived))
+    steps = audit.history_of(open_app(), aggregate_id)
     if not steps:
         raise fail(f"no events for {aggregate_id!r}")
     if fmt is Format.json:

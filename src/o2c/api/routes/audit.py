@@ -11,8 +11,6 @@ from o2c import audit
 from o2c.api.deps import AppDep, PathId, allow
 from o2c.api.models import AuditLogPublic, StreamPublic, TrailPublic, VerdictPublic, plain
 from o2c.domain.errors import NotFoundError
-from o2c.domain.ledger_account import LedgerAccount
-from o2c.domain.stock_item import StockItem
 from o2c.store import META_TABLE
 
 router = APIRouter(prefix="/audit", tags=["audit"],
@@ -40,10 +38,7 @@ def events(app: AppDep, after: Annotated[int, Query(ge=0, le=2**62)] = 0,
 @router.get("/streams/{aggregate_id}", response_model=StreamPublic)
 def stream(app: AppDep, aggregate_id: PathId) -> dict[str, Any]:
     """Every event of one aggregate (an id, a SKU or an account code), in order."""
-    steps = audit.history(app, aggregate_id)
-    for derived in (StockItem.create_id(aggregate_id.upper()),
-                    LedgerAccount.create_id(aggregate_id)):
-        steps = steps or audit.history(app, str(derived))
+    steps = audit.history_of(app, aggregate_id)
     if not steps:
         raise NotFoundError(f"no events for {aggregate_id!r}")
     return {"aggregate_id": aggregate_id,
