@@ -231,7 +231,8 @@ def capture(url: str, names: Names, bounds: Sequence[tuple[int, int]]) -> dict[i
         f"SELECT e.{pos}, e.originator_id, e.originator_version, e.topic, e.state, "
         f"m.actor, m.idempotency_key, m.recorded_at, m.hash FROM {names.events} e "
         f"JOIN {names.meta} m ON m.notification_id = e.{pos} "
-        f"WHERE e.{pos} >= ? AND e.{pos} <= ? ORDER BY e.{pos}", (low, high)).fetchall()
+        f"WHERE e.{pos} >= ? AND e.{pos} <= ? AND m.notification_id >= ? "
+        f"AND m.notification_id <= ? ORDER BY e.{pos}", (low, high, low, high)).fetchall()
     by_position = {int(r[0]): r for r in rows}
     commands: dict[int, Any] = {int(r[0]): tuple(r[1:]) for r in raw.execute(
         f"SELECT last_position, idempotency_key, command, fingerprint, actor, result, "
@@ -336,7 +337,8 @@ def replay(url: str, names: Names, txns: Sequence[Txn], start_at: float = 0.0,
 def read_log(url: str, names: Names, batch: int = 2000) -> tuple[int, float]:
     """Reads every event with its recording time, in position order and in batches
     of ``batch`` (as the projector does), and JSON-decodes each state; returns
-    (rows, seconds)."""
+    (rows, seconds). This is the fastest plain way we know to read the log: each
+    batch is an index range on both tables."""
     raw = Raw(url)
     pos = position_column(raw)
     started = time.perf_counter()
@@ -345,7 +347,10 @@ def read_log(url: str, names: Names, batch: int = 2000) -> tuple[int, float]:
         rows = raw.execute(
             f"SELECT e.{pos}, e.originator_id, e.topic, e.state, m.recorded_at "
             f"FROM {names.events} e JOIN {names.meta} m ON m.notification_id = e.{pos} "
-            f"WHERE e.{pos} > ? ORDER BY e.{pos} LIMIT ?", (after, batch)).fetchall()
+            # The bound on both sides: PostgreSQL otherwise merge-joins the audit rows from
+            # the start of the log on every batch (a read quadratic in the log's length).
+            f"WHERE e.{pos} > ? AND m.notification_id > ? ORDER BY e.{pos} LIMIT ?",
+            (after, after, batch)).fetchall()
         if not rows:
             break
         for row in rows:
