@@ -165,36 +165,57 @@ def _postgres_guards(schema: str, events_table: str) -> list[str]:
     return statements
 
 
+def chain(previous: str, last_at: str, ids: Sequence[int],
+          stored_events: Sequence[StoredEvent], record: CommandRecord
+          ) -> list[tuple[int, str, str | None, str, str]]:
+    """The audit rows of events about to be written at ``ids``, chained from ``previous``
+    (the newest stored hash) and recorded no earlier than ``last_at`` (the newest
+    recording time: recording times never go backwards along the log, whatever the
+    clock does)."""
+    recorded_at = max(now_iso(), last_at)
+    rows = []
+    for position, stored in zip(ids, stored_events, strict=True):
+        previous = event_hash(previous, position, stored.originator_id,
+                              stored.originator_version, stored.topic, stored.state,
+                              record.actor, record.idempotency_key, recorded_at)
+        rows.append((position, record.actor, record.idempotency_key, recorded_at, previous))
+    return rows
+
+
 class _Extras:
     """The writes both recorders add to the events' transaction."""
 
     placeholder = "?"
     prefix = ""
 
+    def _last_sql(self) -> str:
+        return (f"SELECT hash, recorded_at FROM {self.prefix}{META_TABLE} "
+                "ORDER BY notification_id DESC LIMIT 1")
+
+    def _extras_sql(self) -> tuple[str, str]:
+        p, s = self.placeholder, self.prefix
+        return (f"INSERT INTO {s}{META_TABLE} VALUES ({p},{p},{p},{p},{p})",
+                f"INSERT INTO {s}{COMMANDS_TABLE} VALUES ({p},{p},{p},{p},{p},{p},{p},{p})")
+
+    @staticmethod
+    def _command_row(record: CommandRecord, ids: Sequence[int],
+                     recorded_at: str) -> tuple[Any, ...]:
+        return (record.idempotency_key, record.command, record.fingerprint, record.actor,
+                record.result, ids[0], ids[-1], recorded_at)
+
     def _write_extras(self, cursor: Any, stored_events: Sequence[StoredEvent],
                       ids: Sequence[int], record: CommandRecord | None) -> None:
         if not ids:
             return
         record = record or CommandRecord(actor="system")
-        p, s = self.placeholder, self.prefix
-        cursor.execute(f"SELECT hash, recorded_at FROM {s}{META_TABLE} "
-                       "ORDER BY notification_id DESC LIMIT 1")
+        cursor.execute(self._last_sql())
         row = cursor.fetchone()
-        previous, last_at = (row[0], row[1]) if row else (GENESIS, "")
-        # Recording times never go backwards along the log, whatever the clock does.
-        recorded_at = max(now_iso(), last_at)
-        rows = []
-        for position, stored in zip(ids, stored_events, strict=True):
-            previous = event_hash(previous, position, stored.originator_id,
-                                  stored.originator_version, stored.topic, stored.state,
-                                  record.actor, record.idempotency_key, recorded_at)
-            rows.append((position, record.actor, record.idempotency_key, recorded_at, previous))
-        cursor.executemany(f"INSERT INTO {s}{META_TABLE} VALUES ({p},{p},{p},{p},{p})", rows)
+        rows = chain(row[0] if row else GENESIS, row[1] if row else "", ids, stored_events,
+                     record)
+        meta_sql, command_sql = self._extras_sql()
+        cursor.executemany(meta_sql, rows)
         if record.idempotency_key:
-            cursor.execute(
-                f"INSERT INTO {s}{COMMANDS_TABLE} VALUES ({p},{p},{p},{p},{p},{p},{p},{p})",
-                (record.idempotency_key, record.command, record.fingerprint, record.actor,
-                 record.result, ids[0], ids[-1], recorded_at))
+            cursor.execute(command_sql, self._command_row(record, ids, rows[0][3]))
 
 
 class O2CSQLiteRecorder(_Extras, SQLiteApplicationRecorder):
@@ -221,6 +242,8 @@ class O2CPostgresRecorder(_Extras, PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._select_sql: dict[tuple[bool, ...], str] = {}
+        self._insert_by_count: dict[int, str] = {}
+        self._next_ids: str | None = None
         self.prefix = f'"{self.datastore.schema}".'
         from psycopg.sql import SQL
 
@@ -259,29 +282,76 @@ class O2CPostgresRecorder(_Extras, PostgresApplicationRecorder):
     def _notify_channel(self, curs: Any) -> None:
         """o2c's projector pulls the log; nobody LISTENs, so no NOTIFY per insert."""
 
-    def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
-                                       **kwargs: Any) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        assert ids is not None
-        self._write_extras(_TupleCursor(curs), stored_events, ids, kwargs.get("o2c"))
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        """One command's events and audit rows in one transaction and two round trips.
+
+        eventsourcing's own insert makes four (lock and insert; the ids; the
+        previous hash; the audit rows and the commit), and holds the table lock
+        across all of them. Here the first trip takes the lock and fetches both
+        the previous hash and the positions (the sequence's next values: under
+        the lock no other writer draws from it, so positions still follow commit
+        order); the hashes are computed locally; the second trip writes events
+        with their positions, audit rows and the command's answer, and commits.
+        A version already taken (a concurrent writer won) fails the whole
+        transaction with ``IntegrityError``, as before.
+        """
+        if not stored_events:
+            return None
+        from psycopg.rows import tuple_row
+
+        record = kwargs.get("o2c") or CommandRecord(actor="system")
+        count = len(stored_events)
+        error: Exception | None = None
+        with self.datastore.get_connection() as conn:
+            with conn.pipeline() as pipeline, conn.transaction(), \
+                    conn.cursor(row_factory=tuple_row) as cur, \
+                    conn.cursor(row_factory=tuple_row) as ids_cur:
+                try:
+                    self._lock_table(cur)  # type: ignore[arg-type]  # rows unused
+                    cur.execute(self._last_sql(), prepare=True)
+                    ids_cur.execute(self._next_ids_sql(), (count,), prepare=True)
+                    pipeline.sync()
+                    row = cur.fetchone()
+                    ids = [int(r[0]) for r in ids_cur.fetchall()]
+                    rows = chain(row[0] if row else GENESIS, row[1] if row else "", ids,
+                                 stored_events, record)
+                    cur.execute(self._insert_sql(count), [
+                        value for position, stored in zip(ids, stored_events, strict=True)
+                        for value in (position, stored.originator_id,
+                                      stored.originator_version, stored.topic, stored.state)],
+                        prepare=True)
+                    meta_sql, command_sql = self._extras_sql()
+                    cur.executemany(meta_sql, rows)
+                    if record.idempotency_key:
+                        cur.execute(command_sql, self._command_row(record, ids, rows[0][3]))
+                except Exception as caught:  # re-raised outside the pipeline, as eventsourcing
+                    error = caught
+            if error is not None:
+                raise error
         return ids
 
+    def _next_ids_sql(self) -> str:
+        if self._next_ids is None:
+            table = f'"{self.datastore.schema}"."{self.events_table_name}"'
+            with self.datastore.get_connection() as conn:
+                found = conn.execute("SELECT pg_get_serial_sequence(%s, 'notification_id')",
+                                     (table,)).fetchone()
+            assert found is not None
+            sequence = next(iter(found.values()))
+            self._next_ids = (f"SELECT nextval('{sequence}') FROM generate_series(1, %s)")
+        return self._next_ids
 
-class _TupleCursor:
-    """Reads dict rows of eventsourcing's PostgreSQL cursor as tuples."""
-
-    def __init__(self, cursor: Any) -> None:
-        self.cursor = cursor
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self.cursor.execute(sql, params)
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self.cursor.executemany(sql, rows)
-
-    def fetchone(self) -> tuple[Any, ...] | None:
-        row = self.cursor.fetchone()
-        return None if row is None else tuple(row.values())
+    def _insert_sql(self, count: int) -> str:
+        sql = self._insert_by_count.get(count)
+        if sql is None:
+            marks = ", ".join("(%s, %s, %s, %s, %s)" for _ in range(count))
+            sql = (f'INSERT INTO "{self.datastore.schema}"."{self.events_table_name}" '
+                   "(notification_id, originator_id, originator_version, topic, state) "
+                   f"VALUES {marks}")
+            self._insert_by_count[count] = sql
+        return sql
 
 
 # Plain SQL on the same database, for read models, tokens and audit ----------------
