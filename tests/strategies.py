@@ -133,3 +133,22 @@ def balanced_lines(draw: st.DrawFn, codes: st.SearchStrategy[str] = chart_codes,
     lines += [{"account": draw(codes), "credit": str(c.quantize(Decimal("0.01")))}
               for c in credits]
     return draw(st.permutations(lines))
+
+
+# Mostly valid --------------------------------------------------------------------------------
+
+
+def mostly(valid: st.SearchStrategy[Any], invalid: st.SearchStrategy[Any],
+           *, one_in: int = 8) -> st.SearchStrategy[Any]:
+    """``valid`` values, but one time in ``one_in`` an ``invalid`` one.
+
+    Long valid sequences are needed to reach deep states (shipped, invoiced,
+    paid); the invalid values make sure refusals are exercised all along.
+    """
+    return st.integers(min_value=1, max_value=one_in).flatmap(
+        lambda roll: invalid if roll == 1 else valid)
+
+
+#: Unit prices that must be refused (zero is a valid price, so it is left out).
+invalid_prices: st.SearchStrategy[Any] = invalid_amounts.filter(
+    lambda v: isinstance(v, bool) or not (isinstance(v, (str, int)) and v in ("0", "0.00", 0)))
