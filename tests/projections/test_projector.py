@@ -131,6 +131,58 @@ def test_a_failing_batch_records_nothing(app: O2C, monkeypatch: pytest.MonkeyPat
     assert {name: projector.digest(name) for name in projector.names()} == live
 
 
+def test_a_rebuild_in_worker_processes_equals_one_in_process(
+        app: O2C, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long log is rebuilt by worker processes (the trial balance in one, the other
+    read models in another); the read models come out exactly the same."""
+    _flow(app, n=4)
+    projector = Projector(app)
+    projector.catch_up()
+    live = {name: projector.digest(name) for name in projector.names()}
+    projector.rebuild(workers=2)  # this log is short: it stays in this process
+    assert projector.worker_peaks_kb == []
+    monkeypatch.setattr(runner, "PARALLEL_FROM", 0)
+    projector.rebuild(workers=2)
+    assert len(projector.worker_peaks_kb) == 2
+    assert projector.position() == app.db.head()
+    assert {name: projector.digest(name) for name in projector.names()} == live
+    # Only the models asked for are rebuilt, even in workers.
+    projector.rebuild(["inventory", "ar_aging"], workers=2)
+    assert len(projector.worker_peaks_kb) == 2
+    assert {name: projector.digest(name) for name in projector.names()} == live
+
+
+def _index_names(app: O2C) -> set[str]:
+    with app.db.transaction(write=False) as cur:
+        if app.db.postgres:
+            rows = cur.execute("SELECT indexname FROM pg_indexes WHERE schemaname = ?",
+                               (app.db.schema,)).fetchall()
+        else:
+            rows = cur.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+    return {str(row[0]) for row in rows}
+
+
+def test_a_rebuild_builds_the_indexes_it_dropped_again(
+        app: O2C, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Secondary indexes are dropped for the rebuild and built again, even if it fails."""
+    _flow(app, n=1)
+    projector = Projector(app)
+    before = _index_names(app)
+    assert {"rm_postings_recorded", "rm_postings_entry", "rm_postings_source",
+            "rm_settlements_invoice", "rm_orders_customer"} <= before
+    projector.rebuild()
+    assert _index_names(app) == before
+
+    def broken(*_: object) -> int:
+        assert "rm_postings_entry" not in _index_names(app)  # dropped while it runs
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(projector, "catch_up", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        projector.rebuild()
+    assert _index_names(app) == before
+
+
 def test_rebuilding_one_model_leaves_the_others(app: O2C) -> None:
     _flow(app, n=1)
     projector = Projector(app)

@@ -141,6 +141,7 @@ def order_client(url: str, customer: str, count: int, seed: int, start_at: float
     done = refused = 0
     _sleep_until(start_at)
     started = time.time()
+    cpu_before = _cpu_seconds()
     for _ in range(count):
         try:
             cycle(app, ctx, customer, lines, commits)
@@ -148,10 +149,17 @@ def order_client(url: str, customer: str, count: int, seed: int, start_at: float
         except ConcurrencyError:
             refused += 1  # refused after its retries: counted, not done
     finished = time.time()
+    cpu = _cpu_seconds() - cpu_before
     app.close()
-    return {"started": started, "finished": finished, "done": done,
+    return {"started": started, "finished": finished, "done": done, "cpu_seconds": cpu,
             "refused": refused, "conflicts": probe.conflicts, "txns": probe.txns,
             "commits": commits}
+
+
+def _cpu_seconds() -> float:
+    """CPU time (user and system) this process has used."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _sleep_until(moment: float) -> None:
@@ -178,8 +186,9 @@ def grow(url: str, units: int, seed: int, first_unit: int) -> int:
 
 
 def rebuild_child(url: str, out: Any) -> None:
-    """Rebuilds every read model from zero in this (fresh) process; reports
-    (events, seconds, peak RSS in MB)."""
+    """Rebuilds every read model from zero in this (fresh) process, as ``o2c projections
+    rebuild`` does; reports (events, seconds, peak RSS in MB: this process's plus each
+    rebuild worker's, if it started any; the largest single process's; processes)."""
     from o2c.projections import Projector
 
     app = open_app(url, pool_size=1)
@@ -188,9 +197,9 @@ def rebuild_child(url: str, out: Any) -> None:
     started = time.perf_counter()
     projector.rebuild()
     seconds = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peaks_kb = [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, *projector.worker_peaks_kb]
     app.close()
-    out.put((head, seconds, peak_kb / 1024))
+    out.put((head, seconds, sum(peaks_kb) / 1024, max(peaks_kb) / 1024, len(peaks_kb)))
 
 
 def warm(_: int) -> int:

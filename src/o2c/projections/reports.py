@@ -132,11 +132,18 @@ def _sums(app: O2C, as_of: date | None,
             app, f"SELECT account, SUM(debit), SUM(credit) FROM {t('rm_balance_by_date')} "
                  "WHERE effective_date <= ? GROUP BY account", (day,))}
     with app.db.transaction(write=False) as cur:
-        row = cur.execute(f"SELECT MAX(position) FROM {t('rm_postings')} WHERE recorded_at <= ?",
-                          (_iso(known_at),)).fetchone()
+        # Recording times never go backwards along the log, so the last posting recorded
+        # by then is at the newest such time: one index seek, then the few postings of
+        # that instant (a MAX(position) over every posting recorded by then read them all).
+        row = cur.execute(f"SELECT recorded_at FROM {t('rm_postings')} WHERE recorded_at <= ? "
+                          "ORDER BY recorded_at DESC LIMIT 1", (_iso(known_at),)).fetchone()
+        row = None if row is None else cur.execute(
+            f"SELECT MAX(position) FROM {t('rm_postings')} WHERE recorded_at = ?",
+            (row[0],)).fetchone()
         until = int(row[0]) if row and row[0] is not None else 0
-        row = cur.execute(f"SELECT MAX(position) FROM {t('rm_balance_checkpoints')} "
-                          "WHERE position <= ?", (until,)).fetchone()
+        row = cur.execute(f"SELECT position FROM {t('rm_balance_checkpoints')} "
+                          "WHERE position <= ? ORDER BY position DESC LIMIT 1",
+                          (until,)).fetchone()
         base = int(row[0]) if row and row[0] is not None else 0
         totals: dict[str, list[int]] = {}
         for code, d, c in cur.execute(
