@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,9 +48,19 @@ from o2c.domain.opportunity import Opportunity
 from o2c.domain.sales_order import SalesOrder, check_order_lines, check_shipment_lines
 from o2c.domain.stock_item import StockItem, check_sku
 from o2c.domain.values import a_date, text
-from o2c.store import COMMANDS_TABLE, CommandRecord, Database, dumps, env_for_url, schema_lock
+from o2c.store import (
+    COMMANDS_TABLE,
+    CommandRecord,
+    Database,
+    aggregate_locks,
+    dumps,
+    env_for_url,
+    schema_lock,
+)
 
 MAX_ATTEMPTS = 10
+#: How long a stock item that lost a write race counts as hot (see ``O2C._hold``).
+HOT_SECONDS = 10.0
 #: Accounts whose balance must equal a subledger (open invoices; stock value).
 CONTROL_ACCOUNTS = frozenset({chart.RECEIVABLE, chart.INVENTORY})
 A = TypeVar("A", bound=Aggregate)
@@ -114,6 +125,9 @@ class O2C(Application[UUID]):
         with schema_lock(base):
             super().__init__(env=base)
             self.db = Database(self.recorder)
+            self.locks = aggregate_locks(base)
+            self._hot: dict[UUID, float] = {}
+            self._attempt = threading.local()
             self.places = self.settings.places
             self._account_types: dict[str, str] = {}
             self.ensure_chart()
@@ -162,17 +176,31 @@ class O2C(Application[UUID]):
             if prior is not None:
                 return prior
         for attempt in range(MAX_ATTEMPTS):
-            result, aggregates = action()
-            record = CommandRecord(actor=ctx.actor, idempotency_key=key, command=command,
-                                   fingerprint=fingerprint,
-                                   result=dumps({"id": result.id, "version": result.version,
-                                                 "extra": result.extra}))
-            try:
-                recordings = self.save(*aggregates, o2c=record)
-                self._cache(aggregates)
-            except IntegrityError:
+            with contextlib.ExitStack() as held:
+                self._attempt.held, self._attempt.retrying = held, attempt > 0
+                try:
+                    result, aggregates = action()
+                    record = CommandRecord(
+                        actor=ctx.actor, idempotency_key=key, command=command,
+                        fingerprint=fingerprint, result=dumps(
+                            {"id": result.id, "version": result.version,
+                             "extra": result.extra}))
+                    recordings = self.save(*aggregates, o2c=record)
+                    self._cache(aggregates)
+                except IntegrityError:
+                    lost = True
+                    now = time.monotonic()
+                    for aggregate in aggregates:
+                        if isinstance(aggregate, StockItem):
+                            self._hot[aggregate.id] = now
+                else:
+                    lost = False
+                finally:
+                    self._attempt.held = None
+            if lost:
                 # Either another writer got to one of these aggregates first (retry
-                # from a fresh load) or the same key was just used (answer as then).
+                # from a fresh load, holding the hot ones' locks) or the same key was
+                # just used (answer as then).
                 if key is not None:
                     prior = self._replay(key, fingerprint)
                     if prior is not None:
@@ -183,6 +211,31 @@ class O2C(Application[UUID]):
             return result
         raise ConcurrencyError(f"{command}: the data kept changing under concurrent writers; "
                                "try again")
+
+    def close(self) -> None:
+        self.locks.close()
+        super().close()
+
+    def _hold_skus(self, skus: Iterable[object]) -> None:
+        ids = []
+        for sku in skus:
+            with contextlib.suppress(InvalidInputError):  # the read that follows refuses it
+                ids.append(StockItem.create_id(check_sku(sku)))
+        self._hold(ids)
+
+    def _hold(self, ids: Iterable[UUID]) -> None:
+        """Holds, until this attempt's write commits, the locks of the stock items it is
+        about to read and write, if they are hot: one of them lost a write race in
+        this process within ``HOT_SECONDS``, or this attempt is a retry. Uncontended
+        items pay nothing; contended ones stop wasting commands on lost races."""
+        held = getattr(self._attempt, "held", None)
+        wanted = list(ids)
+        if held is None or not wanted:
+            return
+        now = time.monotonic()
+        if self._attempt.retrying or any(now - self._hot.get(i, -HOT_SECONDS) < HOT_SECONDS
+                                         for i in wanted):
+            held.enter_context(self.locks.hold(wanted))
 
     def _cache(self, aggregates: Sequence[Aggregate]) -> None:
         # eventsourcing does not cache what it saves when fast-forwarding; an
@@ -477,6 +530,7 @@ class O2C(Application[UUID]):
                       unit_cost: object) -> Result:
         """Receives goods at cost: Dr Inventory, Cr Accounts Payable."""
         def action() -> tuple[Result, list[Aggregate]]:
+            self._hold_skus([sku])
             item = self.stock_item(sku)
             self._check_version(ctx, item)
             value = item.receive(quantity, unit_cost, places=self.places)
@@ -493,6 +547,7 @@ class O2C(Application[UUID]):
                      reason: object) -> Result:
         """Books a physical count: a loss to Inventory Adjustments, or a gain from it."""
         def action() -> tuple[Result, list[Aggregate]]:
+            self._hold_skus([sku])
             item = self.stock_item(sku)
             self._check_version(ctx, item)
             value = item.adjust(counted_quantity, reason, places=self.places)
@@ -539,6 +594,7 @@ class O2C(Application[UUID]):
         def action() -> tuple[Result, list[Aggregate]]:
             order = self._order(ctx, order_id)
             order.check_confirmable()
+            self._hold_skus(line["sku"] for line in order.lines)
             items = [(self.stock_item(line["sku"]), line["quantity"]) for line in order.lines]
             for item, quantity in items:
                 item.check_reservable(quantity)
@@ -555,6 +611,7 @@ class O2C(Application[UUID]):
             order = self._order(ctx, order_id)
             checked = check_shipment_lines(lines)
             order.check_shippable(checked)
+            self._hold_skus(line["sku"] for line in checked)
             items = []
             for line in checked:
                 item = self.stock_item(line["sku"])
@@ -634,6 +691,7 @@ class O2C(Application[UUID]):
         def action() -> tuple[Result, list[Aggregate]]:
             order = self._order(ctx, order_id)
             order.cancel(reason)
+            self._hold_skus(line["sku"] for line in order.lines)
             items = []
             for line in order.lines:
                 item = self.stock_item(line["sku"])

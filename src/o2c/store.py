@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import json
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -502,3 +503,141 @@ class Database:
 def dumps(value: Any) -> str:
     """Canonical JSON (sorted keys, no spaces) for fingerprints and stored answers."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+# Locks on hot aggregates -----------------------------------------------------------
+
+def lock_key(scope: str, aggregate_id: UUID) -> int:
+    """A signed 64-bit lock key for an aggregate, distinct per store (schema or file)."""
+    digest = hashlib.blake2b(f"{scope}|{aggregate_id.hex}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class AggregateLocks:
+    """Serialises commands on the same hot aggregates across threads and processes.
+
+    Optimistic concurrency alone lets writers on a hot stock item read, decide
+    and lose the race again and again under load (each loss a wasted command,
+    and a command that loses ``MAX_ATTEMPTS`` times is refused). A command that
+    holds these locks for the aggregates it will write, from before it reads
+    them until its write commits, never loses to another holder. The base class
+    holds nothing (a single process with no contention needs none).
+    """
+
+    @contextmanager
+    def hold(self, ids: Sequence[UUID]) -> Iterator[None]:
+        """Holds the locks of ``ids`` (taken in a fixed order: no deadlock)."""
+        yield
+
+    def close(self) -> None:
+        """Releases what this object holds open."""
+
+
+class PostgresLocks(AggregateLocks):
+    """Session-level advisory locks, one connection per thread, all taken in one trip."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.scope = f"{env['POSTGRES_DBNAME']}.{env.get('POSTGRES_SCHEMA', 'public')}"
+        self.local = threading.local()
+        self.connections: list[Any] = []
+        self.guard = threading.Lock()
+
+    def _connection(self) -> Any:
+        conn = getattr(self.local, "conn", None)
+        if conn is None or conn.closed:
+            import psycopg
+
+            env = self.env
+            conn = psycopg.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+                                   user=env["POSTGRES_USER"],
+                                   password=env["POSTGRES_PASSWORD"],
+                                   dbname=env["POSTGRES_DBNAME"], autocommit=True,
+                                   connect_timeout=10)
+            timeout = int(float(env.get("POSTGRES_LOCK_TIMEOUT", "30")))
+            conn.execute(f"SET lock_timeout = '{timeout}s'")
+            self.local.conn = conn
+            with self.guard:
+                self.connections.append(conn)
+        return conn
+
+    @contextmanager
+    def hold(self, ids: Sequence[UUID]) -> Iterator[None]:
+        keys = sorted({lock_key(self.scope, i) for i in ids})
+        if not keys:
+            yield
+            return
+        conn = self._connection()
+        # unnest yields the keys in the array's order, so they are taken in that order.
+        conn.execute("SELECT pg_advisory_lock(k) FROM unnest(%s::bigint[]) AS k", (keys,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) AS k",
+                         (keys,))
+
+    def close(self) -> None:
+        with self.guard:
+            for conn in self.connections:
+                with contextlib.suppress(Exception):
+                    conn.close()
+            self.connections.clear()
+
+
+class FileLocks(AggregateLocks):
+    """Byte-range locks on a file beside the SQLite database (POSIX locks hold between
+    processes; a lock per key holds between this process's threads)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = f"{path}-o2c-locks"
+        self.fd: int | None = None
+        self.guard = threading.Lock()
+        self.threads: dict[int, threading.Lock] = {}
+
+    @contextmanager
+    def hold(self, ids: Sequence[UUID]) -> Iterator[None]:
+        import fcntl
+        import os
+
+        keys = sorted({lock_key(self.path, i) % 2**31 for i in ids})
+        if not keys:
+            yield
+            return
+        with self.guard:
+            if self.fd is None:
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = self.fd
+            locks = [self.threads.setdefault(k, threading.Lock()) for k in keys]
+        taken: list[int] = []
+        try:
+            for key, lock in zip(keys, locks, strict=True):
+                lock.acquire()
+                try:
+                    fcntl.lockf(fd, fcntl.LOCK_EX, 1, key)
+                except BaseException:
+                    lock.release()
+                    raise
+                taken.append(key)
+            yield
+        finally:
+            for key in reversed(taken):
+                fcntl.lockf(fd, fcntl.LOCK_UN, 1, key)
+                self.threads[key].release()
+
+    def close(self) -> None:
+        import os
+
+        with self.guard:
+            if self.fd is not None:
+                os.close(self.fd)
+                self.fd = None
+
+
+def aggregate_locks(env: dict[str, str]) -> AggregateLocks:
+    """The locks for a store: advisory locks on PostgreSQL, file locks beside a SQLite file."""
+    if env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
+        return PostgresLocks(env)
+    path = env.get("SQLITE_DBNAME", "")
+    if not path or path.startswith("file:") or ":memory:" in path:
+        return AggregateLocks()
+    return FileLocks(path)
