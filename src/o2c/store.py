@@ -584,36 +584,58 @@ class PostgresLocks(AggregateLocks):
             self.connections.clear()
 
 
+class _SharedFile:
+    """One process's hold on a lock file: POSIX record locks belong to the process and
+    are all dropped when any descriptor of the file is closed, so every ``FileLocks``
+    of a process on one path shares one descriptor and one lock per key."""
+
+    def __init__(self, path: str) -> None:
+        import os
+
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.threads: dict[int, threading.Lock] = {}
+        self.users = 0
+
+
+_SHARED_FILES: dict[str, _SharedFile] = {}
+_SHARED_GUARD = threading.Lock()
+
+
 class FileLocks(AggregateLocks):
-    """Byte-range locks on a file beside the SQLite database (POSIX locks hold between
-    processes; a lock per key holds between this process's threads)."""
+    """Byte-range locks on a file beside the SQLite database: between processes, POSIX
+    locks; between this process's threads, a lock per key."""
 
     def __init__(self, path: str) -> None:
         self.path = f"{path}-o2c-locks"
-        self.fd: int | None = None
-        self.guard = threading.Lock()
-        self.threads: dict[int, threading.Lock] = {}
+        self.shared: _SharedFile | None = None
+
+    def _file(self) -> _SharedFile:
+        with _SHARED_GUARD:
+            if self.shared is None:
+                shared = _SHARED_FILES.get(self.path)
+                if shared is None:
+                    shared = _SHARED_FILES[self.path] = _SharedFile(self.path)
+                shared.users += 1
+                self.shared = shared
+            return self.shared
 
     @contextmanager
     def hold(self, ids: Sequence[UUID]) -> Iterator[None]:
         import fcntl
-        import os
 
         keys = sorted({lock_key(self.path, i) % 2**31 for i in ids})
         if not keys:
             yield
             return
-        with self.guard:
-            if self.fd is None:
-                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            fd = self.fd
-            locks = [self.threads.setdefault(k, threading.Lock()) for k in keys]
+        shared = self._file()
+        with _SHARED_GUARD:
+            locks = [shared.threads.setdefault(k, threading.Lock()) for k in keys]
         taken: list[int] = []
         try:
             for key, lock in zip(keys, locks, strict=True):
                 lock.acquire()
                 try:
-                    fcntl.lockf(fd, fcntl.LOCK_EX, 1, key)
+                    fcntl.lockf(shared.fd, fcntl.LOCK_EX, 1, key)
                 except BaseException:
                     lock.release()
                     raise
@@ -621,16 +643,19 @@ class FileLocks(AggregateLocks):
             yield
         finally:
             for key in reversed(taken):
-                fcntl.lockf(fd, fcntl.LOCK_UN, 1, key)
-                self.threads[key].release()
+                fcntl.lockf(shared.fd, fcntl.LOCK_UN, 1, key)
+                shared.threads[key].release()
 
     def close(self) -> None:
         import os
 
-        with self.guard:
-            if self.fd is not None:
-                os.close(self.fd)
-                self.fd = None
+        with _SHARED_GUARD:
+            shared, self.shared = self.shared, None
+            if shared is not None:
+                shared.users -= 1
+                if shared.users == 0:
+                    os.close(shared.fd)
+                    del _SHARED_FILES[self.path]
 
 
 def aggregate_locks(env: dict[str, str]) -> AggregateLocks:
