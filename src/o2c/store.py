@@ -13,8 +13,10 @@ the chain can be extended inside the writing transaction.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
+import os
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -590,8 +592,6 @@ class _SharedFile:
     of a process on one path shares one descriptor and one lock per key."""
 
     def __init__(self, path: str) -> None:
-        import os
-
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         self.threads: dict[int, threading.Lock] = {}
         self.users = 0
@@ -621,8 +621,6 @@ class FileLocks(AggregateLocks):
 
     @contextmanager
     def hold(self, ids: Sequence[UUID]) -> Iterator[None]:
-        import fcntl
-
         keys = sorted({lock_key(self.path, i) % 2**31 for i in ids})
         if not keys:
             yield
@@ -647,8 +645,6 @@ class FileLocks(AggregateLocks):
                 shared.threads[key].release()
 
     def close(self) -> None:
-        import os
-
         with _SHARED_GUARD:
             shared, self.shared = self.shared, None
             if shared is not None:
