@@ -193,8 +193,13 @@ class Projector:
             f"SELECT e.{self._rowid}, e.originator_id, e.topic, e.state, m.recorded_at "
             f"FROM {self.db.events_table} e JOIN {self.db.table(META_TABLE)} m "
             f"ON m.notification_id = e.{self._rowid} WHERE e.{self._rowid} > ? "
-            f"AND e.{self._rowid} <= ? ORDER BY e.{self._rowid} LIMIT ?",
-            (after, stop, limit)).fetchall()
+            f"AND e.{self._rowid} <= ? "
+            # The same bounds on the audit rows: without them PostgreSQL may hash-join the
+            # whole audit table on every batch (a seq scan of a million rows per step at a
+            # million events, which left a live follower a minute behind under load).
+            "AND m.notification_id > ? AND m.notification_id <= ? "
+            f"ORDER BY e.{self._rowid} LIMIT ?",
+            (after, stop, after, stop, limit)).fetchall()
 
     def _apply(self, rows: list[tuple[Any, ...]], positions: dict[str, int]) -> None:
         behind = [m for m in self.models if positions[m.name] < int(rows[-1][0])]
