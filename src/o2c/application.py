@@ -176,6 +176,7 @@ class O2C(Application[UUID]):
             if prior is not None:
                 return prior
         for attempt in range(MAX_ATTEMPTS):
+            aggregates: Sequence[Aggregate] = ()
             with contextlib.ExitStack() as held:
                 self._attempt.held, self._attempt.retrying = held, attempt > 0
                 try:

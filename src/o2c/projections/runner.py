@@ -11,9 +11,11 @@ event is never applied twice or skipped.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import queue
 import re
 import threading
 import time
@@ -408,8 +410,9 @@ class Projector:
                 progress(self.position(), head)
             for process in processes:
                 process.join(timeout=0.2)
-        while not peaks.empty():
-            self.worker_peaks_kb.append(int(peaks.get()))
+        for _ in [p for p in processes if p.exitcode == 0]:  # each put one before exiting
+            with contextlib.suppress(queue.Empty):
+                self.worker_peaks_kb.append(int(peaks.get(timeout=10)))
         failed = [p.exitcode for p in processes if p.exitcode]
         if failed:
             raise RuntimeError(f"a rebuild worker failed (exit status {failed[0]}); the read "
