@@ -31,6 +31,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError, StoredEv
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
 
 GENESIS = "0" * 64
 META_TABLE = "o2c_event_meta"
@@ -277,9 +278,8 @@ class O2CPostgresRecorder(_Extras, PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._select_sql: dict[tuple[bool, ...], str] = {}
-        self._insert_by_count: dict[int, str] = {}
+        self._begin_by_count: dict[int, str] = {}
         self._write_by_shape: dict[tuple[int, bool], str] = {}
-        self._sequence: str | None = None
         self.prefix = f'"{self.datastore.schema}".'
         from psycopg.sql import SQL
 
@@ -336,8 +336,6 @@ class O2CPostgresRecorder(_Extras, PostgresApplicationRecorder):
         """
         if not stored_events:
             return None
-        from psycopg.rows import tuple_row
-
         record = kwargs.get("o2c") or CommandRecord(actor="system")
         count = len(stored_events)
         with self.datastore.get_connection() as conn, \
@@ -370,44 +368,36 @@ class O2CPostgresRecorder(_Extras, PostgresApplicationRecorder):
 
     def _begin_sql(self, count: int) -> str:
         """Begin, lock, and read the previous hash and ``count`` new positions."""
-        if self._sequence is None:
+        sql = self._begin_by_count.get(count)
+        if sql is None:
             table = f'"{self.datastore.schema}"."{self.events_table_name}"'
             with self.datastore.get_connection() as conn:
                 found = conn.execute("SELECT pg_get_serial_sequence(%s, 'notification_id')",
                                      (table,)).fetchone()
             assert found is not None
-            self._sequence = str(next(iter(found.values())))
-        last = (f"FROM {self.prefix}{META_TABLE} ORDER BY notification_id DESC LIMIT 1")
-        return (f"BEGIN; SET LOCAL lock_timeout = '{self.datastore.lock_timeout}s'; "
-                f'LOCK TABLE "{self.datastore.schema}"."{self.events_table_name}" '
-                "IN EXCLUSIVE MODE; "
-                f"SELECT (SELECT hash {last}), (SELECT recorded_at {last}), "
-                f"ARRAY(SELECT nextval('{self._sequence}') "
-                f"FROM generate_series(1, {int(count)}))")
+            sequence = str(next(iter(found.values())))
+            last = f"FROM {self.prefix}{META_TABLE} ORDER BY notification_id DESC LIMIT 1"
+            sql = (f"BEGIN; SET LOCAL lock_timeout = '{self.datastore.lock_timeout}s'; "
+                   f"LOCK TABLE {table} IN EXCLUSIVE MODE; "
+                   f"SELECT (SELECT hash {last}), (SELECT recorded_at {last}), "
+                   f"ARRAY(SELECT nextval('{sequence}') FROM generate_series(1, {count}))")
+            self._begin_by_count[count] = sql
+        return sql
 
     def _write_sql(self, count: int, keyed: bool) -> str:
         """One statement writing ``count`` events, their audit rows and maybe the answer."""
         sql = self._write_by_shape.get((count, keyed))
         if sql is None:
-            meta_sql, command_sql = self._extras_sql()
-            events = self._insert_sql(count)
-            meta = meta_sql.replace("VALUES (%s,%s,%s,%s,%s)", "VALUES " + ", ".join(
-                "(%s, %s, %s, %s, %s)" for _ in range(count)))
+            rows = ", ".join("(%s, %s, %s, %s, %s)" for _ in range(count))
+            events = (f'INSERT INTO "{self.datastore.schema}"."{self.events_table_name}" '
+                      "(notification_id, originator_id, originator_version, topic, state) "
+                      f"VALUES {rows}")
+            meta = f"INSERT INTO {self.prefix}{META_TABLE} VALUES {rows}"
             if keyed:
-                sql = f"WITH e AS ({events}), m AS ({meta}) {command_sql}"
+                sql = f"WITH e AS ({events}), m AS ({meta}) {self._extras_sql()[1]}"
             else:
                 sql = f"WITH e AS ({events}) {meta}"
             self._write_by_shape[(count, keyed)] = sql
-        return sql
-
-    def _insert_sql(self, count: int) -> str:
-        sql = self._insert_by_count.get(count)
-        if sql is None:
-            marks = ", ".join("(%s, %s, %s, %s, %s)" for _ in range(count))
-            sql = (f'INSERT INTO "{self.datastore.schema}"."{self.events_table_name}" '
-                   "(notification_id, originator_id, originator_version, topic, state) "
-                   f"VALUES {marks}")
-            self._insert_by_count[count] = sql
         return sql
 
 
@@ -468,8 +458,6 @@ class Database:
     def transaction(self, *, write: bool = True) -> Iterator[Cursor]:
         """A transaction that commits on success and rolls back on error."""
         if self.postgres:
-            from psycopg.rows import tuple_row
-
             with self.datastore.get_connection() as conn, conn.transaction(
                     force_rollback=not write), conn.cursor(row_factory=tuple_row) as raw:
                 yield Cursor(raw, postgres=True)
