@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-import time
 from typing import Any
 from uuid import UUID
 
@@ -24,60 +23,75 @@ CTX = Context(actor="test")
 ITEM = StockItem.create_id("HOT-1")
 
 
-def _second_holder_waits(first: O2C, second: O2C) -> float:
-    """How long ``second`` waited for the lock ``first`` held for 0.3 s."""
-    held, waited = threading.Event(), []
+def _waits_for(release: Any, second: O2C) -> None:
+    """``second`` cannot take the lock while it is held, and takes it once ``release``
+    is set (the holder then lets go). Nothing here depends on how fast the machine is:
+    a lock that did not exclude would be taken during the wait and fail the test."""
+    acquired = threading.Event()
 
-    def hold() -> None:
-        with first.locks.hold([ITEM]):
-            held.set()
-            time.sleep(0.3)
+    def take() -> None:
+        with second.locks.hold([ITEM]):
+            acquired.set()
 
-    thread = threading.Thread(target=hold)
+    thread = threading.Thread(target=take)
     thread.start()
-    held.wait(5)
-    started = time.monotonic()
-    with second.locks.hold([ITEM]):
-        waited.append(time.monotonic() - started)
-    thread.join()
-    return waited[0]
+    assert not acquired.wait(0.3)  # still held by the other holder
+    release.set()
+    thread.join(30)
+    assert acquired.is_set()
 
 
 def test_a_held_lock_makes_another_application_wait(settings: Settings) -> None:
     first, second = O2C(settings), O2C(settings)
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with first.locks.hold([ITEM]):
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
     try:
-        assert _second_holder_waits(first, second) >= 0.2
-        # Other items are not held up.
-        started = time.monotonic()
-        with first.locks.hold([ITEM]), second.locks.hold([StockItem.create_id("COLD")]):
-            pass
-        assert time.monotonic() - started < 0.2
+        assert held.wait(30)
+        # Another item is not held up by it.
+        taken_cold = threading.Event()
+
+        def take_cold() -> None:
+            with second.locks.hold([StockItem.create_id("COLD")]):
+                taken_cold.set()
+
+        cold = threading.Thread(target=take_cold)
+        cold.start()
+        cold.join(30)
+        assert taken_cold.is_set()
+        _waits_for(release, second)
     finally:
+        release.set()
+        holder.join(30)
         first.close()
         second.close()
 
 
-def _hold_in_child(settings: Settings, ready: Any, seconds: float) -> None:
+def _hold_in_child(settings: Settings, held: Any, release: Any) -> None:
     app = O2C(settings)
     with app.locks.hold([ITEM]):
-        ready.set()
-        time.sleep(seconds)
+        held.set()
+        release.wait(60)
     app.close()
 
 
 def test_a_held_lock_makes_another_process_wait(settings: Settings) -> None:
     context = multiprocessing.get_context("spawn")
-    ready = context.Event()
-    child = context.Process(target=_hold_in_child, args=(settings, ready, 0.5))
+    held, release = context.Event(), context.Event()
+    child = context.Process(target=_hold_in_child, args=(settings, held, release))
     child.start()
     app = O2C(settings)
     try:
-        assert ready.wait(60)
-        started = time.monotonic()
-        with app.locks.hold([ITEM]):
-            waited = time.monotonic() - started
-        assert waited >= 0.2
+        assert held.wait(60)
+        _waits_for(release, app)
     finally:
+        release.set()
         child.join(30)
         app.close()
     assert child.exitcode == 0
