@@ -48,15 +48,10 @@ from o2c.domain.opportunity import Opportunity
 from o2c.domain.sales_order import SalesOrder, check_order_lines, check_shipment_lines
 from o2c.domain.stock_item import StockItem, check_sku
 from o2c.domain.values import a_date, text
-from o2c.store import (
-    COMMANDS_TABLE,
-    CommandRecord,
-    Database,
-    aggregate_locks,
-    dumps,
-    env_for_url,
-    schema_lock,
-)
+from o2c.persistence.audit_rows import COMMANDS_TABLE, CommandRecord, dumps
+from o2c.persistence.connection import env_for_url, schema_lock
+from o2c.persistence.locks import aggregate_locks
+from o2c.persistence.sql import Database
 
 MAX_ATTEMPTS = 10
 #: How long a stock item that lost a write race counts as hot (see ``O2C._hold``).

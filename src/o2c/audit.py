@@ -15,7 +15,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-from o2c.store import GENESIS, META_TABLE, event_hash
+from o2c.persistence.audit_rows import GENESIS, META_TABLE, event_hash
 
 if TYPE_CHECKING:
     from o2c.application import O2C

@@ -203,7 +203,7 @@ def demo(reset: Annotated[bool, typer.Option(
 
 def erase_store(settings: Settings) -> None:
     """Deletes every o2c table (or the SQLite file) of the configured store."""
-    from o2c.store import env_for_url
+    from o2c.persistence.connection import env_for_url
 
     env = env_for_url(settings.database_url)  # refuses a malformed URL before deleting
     if "SQLITE_DBNAME" in env:
@@ -309,10 +309,10 @@ def tokens_create(role: Annotated[str, typer.Option(help="sales, warehouse, fina
                                                          "auditor or admin.")],
                   name: Annotated[str | None, typer.Option(help="Who holds it.")] = None) -> None:
     """Prints a new bearer token, alone on stdout."""
-    from o2c import tokens
+    from o2c.persistence import tokens
 
     try:
-        token = tokens.create_token(open_app(), role, name)
+        token = tokens.create_token(open_app().db, role, name)
     except (ValueError, O2CError) as error:
         raise fail(str(error)) from None
     sys.stdout.write(token + "\n")

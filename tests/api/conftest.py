@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from o2c.api import create_app
 from o2c.application import O2C
 from o2c.config import Settings
-from o2c.tokens import ROLES, create_token
+from o2c.persistence.tokens import ROLES, create_token
 
 BOOTSTRAP = "test-bootstrap-token"
 
@@ -34,7 +34,7 @@ def client(api_app: O2C) -> Iterator[TestClient]:
 @pytest.fixture
 def tokens(api_app: O2C, client: TestClient) -> dict[str, dict[str, str]]:
     """Authorization headers per role (``admin`` is the bootstrap token)."""
-    headers = {role: {"Authorization": f"Bearer {create_token(api_app, role, role + '-user')}"}
+    headers = {role: {"Authorization": f"Bearer {create_token(api_app.db, role, role + '-user')}"}
                for role in ROLES}
     headers["bootstrap"] = {"Authorization": f"Bearer {BOOTSTRAP}"}
     return headers

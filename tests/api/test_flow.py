@@ -8,7 +8,7 @@ from decimal import Decimal
 from fastapi.testclient import TestClient
 
 from o2c.application import O2C
-from o2c.tokens import lookup_token
+from o2c.persistence.tokens import lookup_token
 
 
 def _ok(response: object, status: int = 200) -> dict:
@@ -125,7 +125,7 @@ def test_lead_to_cash(client: TestClient, tokens: dict[str, dict[str, str]],
     assert [e["event"] for e in stream["events"]][:2] == ["SalesOrder.Placed",
                                                           "SalesOrder.Confirmed"]
     sales_token = sales["Authorization"].removeprefix("Bearer ")
-    sales_actor = lookup_token(api_app, sales_token).actor  # type: ignore[union-attr]
+    sales_actor = lookup_token(api_app.db, sales_token, api_app.settings.bootstrap_token).actor  # type: ignore[union-attr]
     assert sales_actor.startswith("sales:sales-user#")
     assert stream["events"][1]["actor"] == sales_actor
     # Every step records the role and holder of the token that did it.

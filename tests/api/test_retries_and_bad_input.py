@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from o2c.application import O2C
-from o2c.store import META_TABLE
+from o2c.persistence.audit_rows import META_TABLE
 
 
 def _log_rows(app: O2C) -> tuple[int, int]:

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from o2c.api import create_app
 from o2c.application import O2C
 from o2c.config import Settings
-from o2c.store import META_TABLE
-from o2c.tokens import create_token
+from o2c.persistence.audit_rows import META_TABLE
+from o2c.persistence.tokens import create_token
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def _events(app: O2C) -> int:
 def test_two_servers_behave_as_one(client: TestClient, second: TestClient,
                                    api_app: O2C) -> None:
     # A token made by one process (the CLI, say) is known to every server.
-    warehouse = {"Authorization": f"Bearer {create_token(api_app, 'warehouse', 'Wes')}"}
+    warehouse = {"Authorization": f"Bearer {create_token(api_app.db, 'warehouse', 'Wes')}"}
     assert client.post("/stock-items", headers=warehouse,
                        json={"sku": "S-1", "name": "Sensor"}).status_code == 201
     assert second.get("/stock-items/S-1", headers=warehouse).json()["version"] == 1

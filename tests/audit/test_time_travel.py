@@ -25,8 +25,8 @@ from o2c import demo
 from o2c.application import O2C, Context
 from o2c.config import Settings
 from o2c.export import beancount
+from o2c.persistence.audit_rows import META_TABLE
 from o2c.projections import Projector, reports, runner
-from o2c.store import META_TABLE
 
 PG_URL = os.environ.get("O2C_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 EXAMPLES = int(os.environ.get("O2C_HYPOTHESIS_EXAMPLES", "8"))

@@ -8,7 +8,7 @@ import pytest
 
 from o2c import audit
 from o2c.application import O2C, Context
-from o2c.store import META_TABLE
+from o2c.persistence.audit_rows import META_TABLE
 
 CTX = Context(actor="auditor-test", idempotency_key=None)
 

@@ -31,8 +31,8 @@ from o2c.api.routes import (
 from o2c.application import O2C
 from o2c.bootstrap import build_app
 from o2c.config import Settings
+from o2c.persistence.tokens import TokenStore
 from o2c.projections import Projector
-from o2c.tokens import TokenStore
 
 log = logging.getLogger("o2c.api")
 
@@ -146,7 +146,7 @@ def create_app(settings: Settings | None = None, app: O2C | None = None) -> Fast
     )
     api.state.o2c = o2c
     api.state.projector = projector
-    api.state.tokens = TokenStore(o2c, settings.bootstrap_token)
+    api.state.tokens = TokenStore(o2c.db, settings.bootstrap_token)
     errors.install(api)
     for module in (leads, customers, opportunities, stock_items, sales_orders, ledger, reports,
                    audit):

@@ -8,8 +8,8 @@ from fastapi import Depends, Header, HTTPException, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from o2c.application import O2C, Context
+from o2c.persistence.tokens import MAX_TOKEN, TokenInfo, TokenStore
 from o2c.projections import Projector
-from o2c.tokens import MAX_TOKEN, TokenInfo, TokenStore
 
 ALL_ROLES = ("sales", "warehouse", "finance", "auditor", "admin")
 

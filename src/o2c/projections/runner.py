@@ -24,6 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from o2c.persistence.audit_rows import META_TABLE
+from o2c.persistence.connection import SCHEMA_LOCK
+from o2c.persistence.sql import Cursor, Database
 from o2c.projections.models import (
     READ_MODELS,
     Envelope,
@@ -34,7 +37,6 @@ from o2c.projections.models import (
     TrialBalance,
     text_id,
 )
-from o2c.store import META_TABLE, SCHEMA_LOCK, Cursor, Database
 
 if TYPE_CHECKING:
     from o2c.application import O2C

@@ -11,7 +11,7 @@ from o2c import audit
 from o2c.api.deps import AppDep, PathId, allow
 from o2c.api.models import AuditLogPublic, StreamPublic, TrailPublic, VerdictPublic, plain
 from o2c.domain.errors import NotFoundError
-from o2c.store import META_TABLE
+from o2c.persistence.audit_rows import META_TABLE
 
 router = APIRouter(prefix="/audit", tags=["audit"],
                    dependencies=[allow("auditor", "finance")])

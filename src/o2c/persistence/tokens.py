@@ -14,12 +14,10 @@ import secrets
 import time
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from o2c.store import SCHEMA_LOCK, Database, now_iso
-
-if TYPE_CHECKING:
-    from o2c.application import O2C
+from o2c.persistence.audit_rows import now_iso
+from o2c.persistence.connection import SCHEMA_LOCK
+from o2c.persistence.sql import Database
 
 ROLES = ("sales", "warehouse", "finance", "auditor", "admin")
 TABLE = "o2c_tokens"
@@ -52,17 +50,17 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def ensure_table(app: O2C) -> None:
+def ensure_table(db: Database) -> None:
     """Creates the token table if it is missing (once per database per process)."""
-    if app.db in _ensured:
+    if db in _ensured:
         return
-    with app.db.transaction() as cur:
-        if app.db.postgres:  # two processes starting together must not race on DDL
+    with db.transaction() as cur:
+        if db.postgres:  # two processes starting together must not race on DDL
             cur.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
-        cur.execute(f"CREATE TABLE IF NOT EXISTS {app.db.table(TABLE)} ("
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {db.table(TABLE)} ("
                     "token_hash TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL, "
                     "created_at TEXT NOT NULL)")
-    _ensured.add(app.db)
+    _ensured.add(db)
 
 
 def _holder(role: str, name: str | None) -> str:
@@ -74,13 +72,13 @@ def _holder(role: str, name: str | None) -> str:
     return label
 
 
-def create_token(app: O2C, role: str, name: str | None = None) -> str:
+def create_token(db: Database, role: str, name: str | None = None) -> str:
     """Creates a token for a role and its holder; returns it (only its hash is stored)."""
     label = _holder(role, name)
     token = "o2c_" + secrets.token_urlsafe(32)
-    ensure_table(app)
-    with app.db.transaction() as cur:
-        cur.execute(f"INSERT INTO {app.db.table(TABLE)} (token_hash, role, name, created_at) "
+    ensure_table(db)
+    with db.transaction() as cur:
+        cur.execute(f"INSERT INTO {db.table(TABLE)} (token_hash, role, name, created_at) "
                     "VALUES (?, ?, ?, ?)", (_digest(token), role, label, now_iso()))
     return token
 
@@ -92,19 +90,20 @@ def _bootstrap(token: str, bootstrap: str | None) -> TokenInfo | None:
     return None
 
 
-def lookup_token(app: O2C, token: str) -> TokenInfo | None:
-    """The holder of a token (``O2C_BOOTSTRAP_TOKEN`` is admin), or None for an unknown one."""
-    return _bootstrap(token, app.settings.bootstrap_token) or _stored(app, token)
+def lookup_token(db: Database, token: str, bootstrap: str | None = None) -> TokenInfo | None:
+    """The holder of a token (``bootstrap``, the configured bootstrap token, is admin),
+    or None for an unknown one."""
+    return _bootstrap(token, bootstrap) or _stored(db, token)
 
 
-def _stored(app: O2C, token: str) -> TokenInfo | None:
+def _stored(db: Database, token: str) -> TokenInfo | None:
     """The holder of a token created with ``create_token``, from the database."""
     if not 0 < len(token) <= MAX_TOKEN:
         return None
-    ensure_table(app)
+    ensure_table(db)
     digest = _digest(token)
-    with app.db.transaction(write=False) as cur:
-        row = cur.execute(f"SELECT role, name FROM {app.db.table(TABLE)} "
+    with db.transaction(write=False) as cur:
+        row = cur.execute(f"SELECT role, name FROM {db.table(TABLE)} "
                           "WHERE token_hash = ?", (digest,)).fetchone()
     if row is None or row[0] not in ROLES:
         return None
@@ -118,11 +117,11 @@ class TokenStore:
     the database, so every server process accepts the same ones.
     """
 
-    def __init__(self, app: O2C, bootstrap: str | None) -> None:
-        self.app = app
+    def __init__(self, db: Database, bootstrap: str | None) -> None:
+        self.db = db
         self.bootstrap = bootstrap
         self._seen: dict[str, tuple[float, TokenInfo | None]] = {}
-        ensure_table(app)
+        ensure_table(db)
 
     def lookup(self, token: str) -> TokenInfo | None:
         """The holder of a token, or None for an unknown one."""
@@ -136,7 +135,7 @@ class TokenStore:
         cached = self._seen.get(digest)
         if cached is not None and now - cached[0] < _CACHE_SECONDS:
             return cached[1]
-        info = _stored(self.app, token)
+        info = _stored(self.db, token)
         if len(self._seen) > 10_000:
             self._seen.clear()
         self._seen[digest] = (now, info)
