@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from o2c.application import O2C
+from o2c.bootstrap import build_app
 from o2c.config import Settings
 
 PG_URL = os.environ.get("O2C_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -70,7 +71,7 @@ def settings(database_url: str) -> Settings:
 @pytest.fixture
 def app(settings: Settings) -> Iterator[O2C]:
     """The application on the test's own database."""
-    application = O2C(settings)
+    application = build_app(settings)
     try:
         yield application
     finally:

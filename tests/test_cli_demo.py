@@ -33,7 +33,7 @@ from urllib.parse import quote
 import pytest
 from typer.testing import CliRunner
 
-from o2c.application import O2C
+from o2c.bootstrap import build_app
 from o2c.cli import cli
 from o2c.config import Settings
 from o2c.projections import Projector
@@ -697,7 +697,7 @@ def _status(store: Cli) -> dict[str, tuple[int, int, int]]:
 
 
 def _digests(url: str) -> dict[str, str]:
-    app = O2C(Settings(database_url=url))
+    app = build_app(Settings(database_url=url))
     try:
         projector = Projector(app)
         return {name: projector.digest(name) for name in READ_MODELS}
@@ -765,7 +765,7 @@ def test_projections_follow_live_and_a_rebuild_gives_the_same_digests(tmp_path: 
     assert live["pipeline"] == before_catch_up["pipeline"]  # no pipeline event since
 
     # Tamper with a read model (they are derived data, not the log): a rebuild repairs it.
-    app = O2C(Settings(database_url=url))
+    app = build_app(Settings(database_url=url))
     try:
         with app.db.transaction() as cur:
             cur.execute("UPDATE rm_inventory SET value = value + 1")

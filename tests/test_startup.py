@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import multiprocessing
 
-from o2c.application import O2C
+from o2c.bootstrap import build_app
 from o2c.config import Settings
 from o2c.projections import Projector
 
 
 def _start(url: str) -> None:
-    app = O2C(Settings(database_url=url, pool_size=1))
+    app = build_app(Settings(database_url=url, pool_size=1))
     Projector(app)
     app.close()
 
@@ -23,7 +23,7 @@ def test_concurrent_start_on_a_fresh_store(database_url: str) -> None:
     for process in processes:
         process.join(timeout=120)
     assert [p.exitcode for p in processes] == [0] * 5
-    app = O2C(Settings(database_url=database_url))
+    app = build_app(Settings(database_url=database_url))
     try:
         assert app.db.head() == 10  # the chart of 9 accounts and the periods record, once
     finally:

@@ -7,6 +7,7 @@ import hashlib
 import pytest
 
 from o2c.application import O2C
+from o2c.bootstrap import build_app
 from o2c.persistence.tokens import TABLE, TokenStore, create_token, lookup_token
 
 
@@ -46,7 +47,7 @@ def test_unknown_tokens_and_roles(app: O2C) -> None:
 
 def test_bootstrap_token_is_admin(app: O2C) -> None:
     boot = app.settings.model_copy(update={"bootstrap_token": "let-me-in"})
-    other = O2C(boot)
+    other = build_app(boot)
     try:
         info = lookup_token(other.db, "let-me-in", other.settings.bootstrap_token)
         assert info is not None

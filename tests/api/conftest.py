@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from o2c.api import create_app
 from o2c.application import O2C
+from o2c.bootstrap import build_app
 from o2c.config import Settings
 from o2c.persistence.tokens import ROLES, create_token
 
@@ -17,7 +18,7 @@ BOOTSTRAP = "test-bootstrap-token"
 
 @pytest.fixture
 def api_app(settings: Settings) -> Iterator[O2C]:
-    app = O2C(settings.model_copy(update={"bootstrap_token": BOOTSTRAP,
+    app = build_app(settings.model_copy(update={"bootstrap_token": BOOTSTRAP,
                                           "server_projector": False}))
     try:
         yield app

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from o2c.application import O2C
+from o2c.bootstrap import build_app
 from o2c.persistence.audit_rows import META_TABLE
 
 
@@ -68,7 +69,7 @@ def test_key_survives_a_new_server(client: TestClient, stocked: dict[str, str],
     headers = {**stocked, "Idempotency-Key": "k-restart"}
     body = {"quantity": "1", "unit_cost": "2.00"}
     first = client.post("/stock-items/S-1/receipts", headers=headers, json=body).json()
-    other_app = O2C(api_app.settings)
+    other_app = build_app(api_app.settings)
     try:
         with TestClient(create_app(api_app.settings, app=other_app)) as second:
             assert second.post("/stock-items/S-1/receipts", headers=headers,

@@ -22,7 +22,8 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from o2c.api import create_app
-from o2c.application import O2C, Context
+from o2c.application import Context
+from o2c.bootstrap import build_app
 from o2c.config import Settings
 
 TOKEN = "schemathesis-admin-token"
@@ -31,7 +32,7 @@ _folder = Path(tempfile.mkdtemp(prefix="o2c-schemathesis-"))
 atexit.register(shutil.rmtree, _folder, ignore_errors=True)  # also when no test here runs
 #: Another store to run against (a fresh, empty PostgreSQL schema, say); SQLite by default.
 _url = os.environ.get("O2C_SCHEMATHESIS_DATABASE_URL") or f"sqlite:///{_folder / 'api.sqlite3'}"
-_app = O2C(Settings(database_url=_url, bootstrap_token=TOKEN, server_projector=False))
+_app = build_app(Settings(database_url=_url, bootstrap_token=TOKEN, server_projector=False))
 # Some data to find: a stocked SKU, a customer, an order in progress.
 _ctx = Context(actor="schemathesis-setup")
 _app.register_stock_item(_ctx, "NT-SENSOR-100", "Sensor")

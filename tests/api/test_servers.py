@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from o2c.api import create_app
 from o2c.application import O2C
+from o2c.bootstrap import build_app
 from o2c.config import Settings
 from o2c.persistence.audit_rows import META_TABLE
 from o2c.persistence.tokens import create_token
@@ -20,7 +21,7 @@ from o2c.persistence.tokens import create_token
 @pytest.fixture
 def second(api_app: O2C) -> Iterator[TestClient]:
     """Another server on the same database, with its own application, caches and projector."""
-    other = O2C(api_app.settings)
+    other = build_app(api_app.settings)
     try:
         with TestClient(create_app(other.settings, app=other)) as test_client:
             yield test_client
@@ -77,7 +78,7 @@ def test_two_servers_behave_as_one(client: TestClient, second: TestClient,
 
 def test_the_server_keeps_read_models_current(api_app: O2C) -> None:
     """Without a worker and without ``?after``, the server's own projector catches up."""
-    live = O2C(api_app.settings.model_copy(update={"server_projector": True}))
+    live = build_app(api_app.settings.model_copy(update={"server_projector": True}))
     admin = {"Authorization": f"Bearer {live.settings.bootstrap_token}"}
     try:
         with TestClient(create_app(live.settings, app=live)) as server:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from o2c.application import O2C, Context
+from o2c.bootstrap import build_app
 from o2c.domain.errors import (
     AlreadyExistsError,
     CountBelowReservedError,
@@ -349,7 +350,7 @@ def test_confirm_is_all_or_nothing_when_one_sku_is_short(app: O2C, world: World)
     refused(app, world, InsufficientStockError, lambda: app.confirm_order(CTX, order))
     assert app.stock_item("S-1").reserved_for(app.sales_order(order).id) == 0
     assert not app.sales_order(order).confirmed
-    fresh = O2C(app.settings)  # and nothing of it is in the store either
+    fresh = build_app(app.settings)  # and nothing of it is in the store either
     try:
         assert fresh.stock_item("S-1").reserved == 4
         assert fresh.sales_order(order).status == "placed"

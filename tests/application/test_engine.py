@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from o2c.application import O2C, Context
+from o2c.bootstrap import build_app
 from o2c.config import Settings
 from o2c.domain.errors import (
     ConcurrencyError,
@@ -46,12 +47,12 @@ class CountingReads:
 
 def test_a_long_sku_history_loads_in_bounded_reads(settings: Settings,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    writer = O2C(settings)
+    writer = build_app(settings)
     writer.register_stock_item(CTX, "HOT-1", "Popular part")
     for _ in range(260):
         writer.receive_stock(CTX, "HOT-1", "1", "2.00")
     writer.close()
-    fresh = O2C(settings)  # a new process: nothing cached
+    fresh = build_app(settings)  # a new process: nothing cached
     try:
         reads = CountingReads(fresh, monkeypatch)
         item = fresh.stock_item("HOT-1")
@@ -146,7 +147,7 @@ def test_idempotency_and_versions(app: O2C, settings: Settings) -> None:
     assert app.db.head() == head
     with pytest.raises(IdempotencyKeyReusedError):
         app.receive_stock(keyed, "S-1", "3", "4.00")
-    restarted = O2C(settings)
+    restarted = build_app(settings)
     try:
         assert restarted.receive_stock(keyed, "S-1", "2", "4.00").version == first.version
     finally:
@@ -158,7 +159,7 @@ def test_idempotency_and_versions(app: O2C, settings: Settings) -> None:
 
 
 def test_concurrent_confirms_never_promise_stock_twice(settings: Settings) -> None:
-    setup = O2C(settings)
+    setup = build_app(settings)
     setup.register_stock_item(CTX, "HOT", "Hot SKU")
     setup.receive_stock(CTX, "HOT", "30", "1.00")
     customer = setup.register_customer(CTX, "C", "c@example.com").id
@@ -169,7 +170,7 @@ def test_concurrent_confirms_never_promise_stock_twice(settings: Settings) -> No
     lock = threading.Lock()
 
     def worker(my_orders: list[str]) -> None:
-        app = O2C(settings)
+        app = build_app(settings)
         try:
             for order in my_orders:
                 try:
@@ -189,7 +190,7 @@ def test_concurrent_confirms_never_promise_stock_twice(settings: Settings) -> No
         thread.start()
     for thread in threads:
         thread.join()
-    check = O2C(settings)
+    check = build_app(settings)
     try:
         item = check.stock_item("HOT")
         confirmed = [o for o in orders if check.sales_order(o).confirmed]

@@ -16,6 +16,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from o2c.application import HOT_SECONDS, O2C, Context
+from o2c.bootstrap import build_app
 from o2c.config import Settings
 from o2c.domain.stock_item import StockItem
 
@@ -42,7 +43,7 @@ def _waits_for(release: Any, second: O2C) -> None:
 
 
 def test_a_held_lock_makes_another_application_wait(settings: Settings) -> None:
-    first, second = O2C(settings), O2C(settings)
+    first, second = build_app(settings), build_app(settings)
     held, release = threading.Event(), threading.Event()
 
     def hold() -> None:
@@ -74,7 +75,7 @@ def test_a_held_lock_makes_another_application_wait(settings: Settings) -> None:
 
 
 def _hold_in_child(settings: Settings, held: Any, release: Any) -> None:
-    app = O2C(settings)
+    app = build_app(settings)
     with app.locks.hold([ITEM]):
         held.set()
         release.wait(60)
@@ -86,7 +87,7 @@ def test_a_held_lock_makes_another_process_wait(settings: Settings) -> None:
     held, release = context.Event(), context.Event()
     child = context.Process(target=_hold_in_child, args=(settings, held, release))
     child.start()
-    app = O2C(settings)
+    app = build_app(settings)
     try:
         assert held.wait(60)
         _waits_for(release, app)

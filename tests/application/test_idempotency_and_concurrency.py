@@ -22,6 +22,7 @@ from uuid import UUID
 import pytest
 
 from o2c.application import O2C, Context, Result
+from o2c.bootstrap import build_app
 from o2c.config import Settings
 from o2c.domain.errors import (
     ConcurrencyError,
@@ -125,14 +126,14 @@ def test_the_same_key_with_other_input_or_another_command_is_refused(app: O2C) -
 
 
 def test_a_key_survives_a_restart(settings: Settings) -> None:
-    first_app = O2C(settings)
+    first_app = build_app(settings)
     try:
         stocked(first_app)
         first = first_app.receive_stock(keyed("receipt-7"), "S-1", "2", "4.00")
         head = first_app.db.head()
     finally:
         first_app.close()
-    restarted = O2C(settings)
+    restarted = build_app(settings)
     try:
         again = restarted.receive_stock(keyed("receipt-7"), "S-1", "2", "4.00")
         assert again.replayed
@@ -148,8 +149,8 @@ def test_a_key_survives_a_restart(settings: Settings) -> None:
 @pytest.mark.parametrize("shared", [False, True], ids=["own-instances", "one-instance"])
 def test_retries_racing_each_other_record_the_command_once(settings: Settings,
                                                            shared: bool) -> None:
-    setup = O2C(settings)
-    apps = [setup] * 6 if shared else [setup, *(O2C(settings) for _ in range(5))]
+    setup = build_app(settings)
+    apps = [setup] * 6 if shared else [setup, *(build_app(settings) for _ in range(5))]
     results: list[Result] = []
     errors: list[BaseException] = []
     gate = threading.Barrier(len(apps))
@@ -287,7 +288,7 @@ def _work(app: O2C, orders: list[str], ledger: Ledger) -> None:
 @pytest.mark.parametrize("shared", [False, True], ids=["own-instances", "one-instance"])
 def test_concurrent_writers_on_one_sku_lose_no_reservation_or_issue(settings: Settings,
                                                                      shared: bool) -> None:
-    setup = O2C(settings)
+    setup = build_app(settings)
     setup.register_stock_item(CTX, "HOT", "Hot SKU")
     setup.receive_stock(CTX, "HOT", "40", "1.00")
     setup.receive_stock(CTX, "HOT", "30", "2.00")
@@ -295,7 +296,7 @@ def test_concurrent_writers_on_one_sku_lose_no_reservation_or_issue(settings: Se
     orders = [setup.place_sales_order(CTX, customer, [
         {"sku": "HOT", "quantity": "6", "unit_price": "9.00"}]).id for _ in range(20)]
     workers = 4
-    apps = [setup] * workers if shared else [O2C(settings) for _ in range(workers)]
+    apps = [setup] * workers if shared else [build_app(settings) for _ in range(workers)]
     ledger = Ledger()
     gate = threading.Barrier(workers)
     threads = [threading.Thread(target=work, args=(apps[i], orders[i::workers], ledger, gate))
@@ -309,7 +310,7 @@ def test_concurrent_writers_on_one_sku_lose_no_reservation_or_issue(settings: Se
     setup.close()
 
     assert ledger.errors == []
-    check = O2C(settings)  # a fresh process reads what was stored
+    check = build_app(settings)  # a fresh process reads what was stored
     try:
         item = check.stock_item("HOT")
         stored = {o: check.sales_order(o) for o in orders}
@@ -365,7 +366,7 @@ class Reads:
 
 def test_a_sku_with_a_long_history_loads_from_a_snapshot(settings: Settings,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    writer = O2C(settings)
+    writer = build_app(settings)
     try:
         writer.register_stock_item(CTX, "HOT-1", "Popular part")
         for number in range(300):
@@ -373,7 +374,7 @@ def test_a_sku_with_a_long_history_loads_from_a_snapshot(settings: Settings,
         expected = writer.stock_item("HOT-1").state_digest()
     finally:
         writer.close()
-    fresh = O2C(settings)  # a new process: nothing cached
+    fresh = build_app(settings)  # a new process: nothing cached
     try:
         reads = Reads(fresh, monkeypatch)
         item = fresh.stock_item("HOT-1")
@@ -391,7 +392,7 @@ def test_a_sku_with_a_long_history_loads_from_a_snapshot(settings: Settings,
 
 def test_invoicing_after_300_postings_to_receivable_reads_no_account_history(
         settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    writer = O2C(settings)
+    writer = build_app(settings)
     try:
         customer = stocked(writer)
         busy, next_order = (writer.place_sales_order(CTX, customer, [
@@ -406,7 +407,7 @@ def test_invoicing_after_300_postings_to_receivable_reads_no_account_history(
                    if line["account"] == "1100") == 300
     finally:
         writer.close()
-    fresh = O2C(settings)
+    fresh = build_app(settings)
     try:
         reads = Reads(fresh, monkeypatch)
         fresh.invoice_order(CTX, next_order)

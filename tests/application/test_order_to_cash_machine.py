@@ -23,7 +23,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
-from o2c.application import O2C, Context
+from o2c.application import Context
+from o2c.bootstrap import build_app
 from o2c.config import Settings
 from o2c.domain.errors import O2CError
 from o2c.domain.journal_entry import JournalEntry
@@ -72,7 +73,7 @@ class OrderToCash(RuleBasedStateMachine):
             with psycopg.connect(PG_URL, autocommit=True) as conn:
                 conn.execute(f'CREATE SCHEMA "{self._schema}"')
             url = f"{PG_URL}?schema={self._schema}"
-        self.app = O2C(Settings(database_url=url, pool_size=2))
+        self.app = build_app(Settings(database_url=url, pool_size=2))
         self.projector = Projector(self.app)
         self.order_ids: set[str] = set()
         self.entries: list[JournalEntry] = []

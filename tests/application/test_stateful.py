@@ -43,7 +43,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from o2c.application import O2C, Context, Result
+from o2c.application import Context, Result
+from o2c.bootstrap import build_app
 from o2c.config import Settings
 from o2c.domain.errors import (
     IdempotencyKeyReusedError,
@@ -208,7 +209,7 @@ class OrderToCash(RuleBasedStateMachine):
             with psycopg.connect(PG_URL, autocommit=True) as conn:
                 conn.execute(f'CREATE SCHEMA "{self._schema}"')
             url = f"{PG_URL}?schema={self._schema}"
-        self.app = O2C(Settings(database_url=url, pool_size=2, tax_rate=TAX_RATE))
+        self.app = build_app(Settings(database_url=url, pool_size=2, tax_rate=TAX_RATE))
         self.projector = Projector(self.app)
         self.model = Model()
         self.entries: list[JournalEntry.Posted] = []

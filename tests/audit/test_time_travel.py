@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from o2c import demo
 from o2c.application import O2C, Context
+from o2c.bootstrap import build_app
 from o2c.config import Settings
 from o2c.export import beancount
 from o2c.persistence.audit_rows import META_TABLE
@@ -45,7 +46,7 @@ def fresh_app(kind: str) -> Iterator[O2C]:
     """A new database per hypothesis example (function fixtures are shared across them)."""
     if kind == "sqlite":
         with tempfile.TemporaryDirectory() as folder:
-            app = O2C(Settings(database_url=f"sqlite:///{folder}/t.sqlite3"))
+            app = build_app(Settings(database_url=f"sqlite:///{folder}/t.sqlite3"))
             try:
                 yield app
             finally:
@@ -54,7 +55,7 @@ def fresh_app(kind: str) -> Iterator[O2C]:
     schema = "t_" + uuid.uuid4().hex[:16]
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
-    app = O2C(Settings(database_url=f"{PG_URL}?schema={schema}", pool_size=2))
+    app = build_app(Settings(database_url=f"{PG_URL}?schema={schema}", pool_size=2))
     try:
         yield app
     finally:

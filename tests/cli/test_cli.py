@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from o2c.application import O2C
+from o2c.bootstrap import build_app
 from o2c.cli import cli
 from o2c.config import Settings
 
@@ -33,7 +33,7 @@ def report(name: str, *options: str) -> dict:
 
 
 def head(url: str) -> int:
-    app = O2C(Settings(database_url=url))
+    app = build_app(Settings(database_url=url))
     try:
         return app.db.head()
     finally:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from o2c.application import O2C, Context
+from o2c.bootstrap import build_app
 from o2c.config import Settings
 from o2c.projections import Projector, reports, runner
 from o2c.projections.models import Pipeline
@@ -83,7 +84,7 @@ def test_figures_match_the_aggregates(app: O2C) -> None:
 
 def test_two_projectors_never_count_twice(settings: Settings) -> None:
     """A worker and a server projecting the same database at once."""
-    first, second = O2C(settings), O2C(settings)
+    first, second = build_app(settings), build_app(settings)
     try:
         a, b = Projector(first), Projector(second)
         errors: list[BaseException] = []
@@ -251,7 +252,7 @@ class _Explain:
 def test_a_batch_reads_only_its_own_stretch_of_the_audit_rows(pg_schema_url: str) -> None:
     """The batch query bounds both the events and their audit rows: given only the
     events' bounds, PostgreSQL hash-joined the whole audit table on every batch."""
-    app = O2C(Settings(database_url=pg_schema_url, pool_size=2))
+    app = build_app(Settings(database_url=pg_schema_url, pool_size=2))
     try:
         projector = Projector(app)
         meta = app.db.table("o2c_event_meta")

@@ -19,6 +19,7 @@ from typing import Any
 
 from o2c.application import O2C, Context
 from o2c.bench.raw import Read
+from o2c.bootstrap import build_app
 from o2c.config import Settings
 from o2c.domain.errors import AlreadyExistsError, ConcurrencyError
 
@@ -94,7 +95,7 @@ class Probe:
 
 def open_app(url: str, pool_size: int = 2) -> O2C:
     """The application on the bench store (one per process)."""
-    return O2C(Settings(database_url=url, pool_size=pool_size))
+    return build_app(Settings(database_url=url, pool_size=pool_size))
 
 
 def prepare(app: O2C, skus: tuple[str, ...] = SKUS, stock: str = "100000000") -> str:

@@ -440,9 +440,9 @@ def _catch_up_in_process(settings: Any, names: list[str], peaks: Any) -> None:
     head; puts its peak RSS (kB) on ``peaks``."""
     import resource
 
-    from o2c.application import O2C
+    from o2c.bootstrap import build_app
 
-    app = O2C(settings)
+    app = build_app(settings)
     try:
         Projector(app, names).catch_up()
     finally:
