@@ -49,8 +49,7 @@ from o2c.domain.sales_order import SalesOrder, check_order_lines, check_shipment
 from o2c.domain.stock_item import StockItem, check_sku
 from o2c.domain.values import a_date, text
 from o2c.persistence.audit_rows import COMMANDS_TABLE, CommandRecord, dumps
-from o2c.persistence.connection import env_for_url, schema_lock
-from o2c.persistence.locks import aggregate_locks
+from o2c.persistence.locks import AggregateLocks
 from o2c.persistence.sql import Database
 
 MAX_ATTEMPTS = 10
@@ -110,22 +109,19 @@ class O2C(Application[UUID]):
     name = "O2C"
     snapshotting_intervals = {StockItem: 100, SalesOrder: 100}
 
-    def __init__(self, settings: Settings | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
-        self.settings = settings or Settings()
-        base = env_for_url(self.settings.database_url, pool_size=self.settings.pool_size)
-        base["AGGREGATE_CACHE_MAXSIZE"] = str(self.settings.aggregate_cache_size)
-        base["AGGREGATE_CACHE_FASTFORWARD"] = "y"
-        base.update(env or {})
-        with schema_lock(base):
-            super().__init__(env=base)
-            self.db = Database(self.recorder)
-            self.locks = aggregate_locks(base)
-            self._hot: dict[UUID, float] = {}
-            self._attempt = threading.local()
-            self.places = self.settings.places
-            self._account_types: dict[str, str] = {}
-            self.ensure_chart()
+    def __init__(self, settings: Settings, *, env: Mapping[str, str],
+                 locks: AggregateLocks | None = None) -> None:
+        """Built by ``o2c.bootstrap.build_app``: ``env`` is eventsourcing's environment
+        for the store, ``locks`` the hot-aggregate locks (none: no contention)."""
+        self.settings = settings
+        super().__init__(env=env)
+        self.db = Database(self.recorder)
+        self.locks = locks or AggregateLocks()
+        self._hot: dict[UUID, float] = {}
+        self._attempt = threading.local()
+        self.places = self.settings.places
+        self._account_types: dict[str, str] = {}
+        self.ensure_chart()
 
     def construct_env(self, name: str, env: Any = None) -> Any:
         # Only the explicit environment counts: eventsourcing would otherwise

@@ -1,11 +1,47 @@
-"""The composition root: settings from the environment, one application per process."""
+"""The composition root: settings in, the wired parts of one process out.
+
+Everything that turns configuration into objects happens here and nowhere
+else: the eventsourcing environment for the database URL, the locks on hot
+aggregates, the application (``O2C``), plain transactions on the same database
+(``Database``) and the token store. Callers (the CLI, the API factory, the
+bench, tests) ask for what they need; nothing below this module builds its own
+``Settings()`` or opens its own store.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.utils import Environment
+
 from o2c.application import O2C
 from o2c.config import Settings
+from o2c.persistence.connection import env_for_url, schema_lock
+from o2c.persistence.locks import aggregate_locks
+from o2c.persistence.sql import Database
 
 
-def build_app(settings: Settings | None = None) -> O2C:
-    """The application on the configured store (keep one per process)."""
-    return O2C(settings or Settings())
+def store_env(settings: Settings) -> dict[str, str]:
+    """eventsourcing's environment for the configured store and cache."""
+    env = env_for_url(settings.database_url, pool_size=settings.pool_size)
+    env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache_size)
+    env["AGGREGATE_CACHE_FASTFORWARD"] = "y"
+    return env
+
+
+def build_app(settings: Settings | None = None, env: dict[str, str] | None = None) -> O2C:
+    """The application on the configured store (keep one per process); ``env`` adds to
+    or overrides eventsourcing's environment (tests use it)."""
+    settings = settings or Settings()
+    full = {**store_env(settings), **(env or {})}
+    with schema_lock(full):
+        return O2C(settings, env=full, locks=aggregate_locks(full))
+
+
+def open_database(settings: Settings) -> Database:
+    """Plain transactions on the configured store, without an application (for
+    processes that only read the log or write read models, e.g. rebuild workers).
+    The log's tables must exist (an application created them)."""
+    factory: Any = InfrastructureFactory.construct(Environment("O2C", store_env(settings)))
+    return Database(factory.application_recorder())
