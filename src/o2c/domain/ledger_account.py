@@ -20,6 +20,8 @@ from o2c.domain.errors import InvalidInputError
 ACCOUNT_TYPES = ("asset", "liability", "equity", "revenue", "expense")
 #: Types whose balance is normally a debit; the others are normally credits.
 DEBIT_NORMAL = ("asset", "expense")
+#: The longest account code.
+MAX_CODE = 20
 
 CASH, RECEIVABLE, INVENTORY = "1000", "1100", "1200"
 PAYABLE, TAX_PAYABLE, EQUITY = "2000", "2100", "3000"
@@ -43,7 +45,7 @@ _NAMESPACE = uuid.UUID("0b7e2a4c-2f5e-4f0a-8f43-6a1c9d3e5b02")
 
 def check_code(code: object) -> str:
     """An account code: 1 to 20 letters, digits or '-'."""
-    checked = values.text(code, "code", max_length=20)
+    checked = values.text(code, "code", max_length=MAX_CODE)
     if not all(ch.isalnum() or ch == "-" for ch in checked):
         raise InvalidInputError(f"account code may hold only letters, digits and '-': {checked!r}")
     return checked

@@ -28,11 +28,13 @@ from o2c.domain.money import ZERO, quantize
 
 _NAMESPACE = uuid.UUID("6f1d3f0e-6c55-4d43-9d2e-1d1a5e0c0a01")
 Layer = dict[str, Decimal]
+#: The longest SKU.
+MAX_SKU = 64
 
 
 def check_sku(sku: object) -> str:
     """A SKU: 1 to 64 characters of letters, digits, '-', '_' or '.'."""
-    code = values.text(sku, "sku", max_length=64)
+    code = values.text(sku, "sku", max_length=MAX_SKU)
     if not all(ch.isalnum() or ch in "-_." for ch in code):
         raise InvalidInputError(f"sku may hold only letters, digits, '-', '_' and '.': {code!r}")
     return code.upper()

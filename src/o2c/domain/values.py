@@ -9,6 +9,8 @@ from o2c.domain.errors import InvalidInputError
 
 MAX_TEXT = 200
 MAX_LONG_TEXT = 2000
+#: The most days a term (payment terms...) may span.
+MAX_DAYS = 3650
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 
@@ -57,7 +59,7 @@ def mapping(value: object, what: str) -> dict[str, object]:
     return value
 
 
-def whole_days(value: object, what: str, *, maximum: int = 3650) -> int:
+def whole_days(value: object, what: str, *, maximum: int = MAX_DAYS) -> int:
     """A whole number of days between 0 and ``maximum``."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
         raise InvalidInputError(f"{what} must be a whole number of days from 0 to {maximum}")
