@@ -45,7 +45,7 @@ from o2c.domain.journal_entry import JournalEntry
 from o2c.domain.lead import Lead
 from o2c.domain.ledger_account import LedgerAccount
 from o2c.domain.opportunity import Opportunity
-from o2c.domain.sales_order import SalesOrder, check_order_lines, check_shipment_lines
+from o2c.domain.sales_order import SalesOrder, check_order_lines
 from o2c.domain.stock_item import StockItem, check_sku
 from o2c.domain.values import a_date, text
 from o2c.persistence.audit_rows import COMMANDS_TABLE, CommandRecord, dumps
@@ -601,17 +601,16 @@ class O2C(Application[UUID]):
         """Ships reserved stock (in part or whole) and posts its FIFO cost to COGS."""
         def action() -> tuple[Result, list[Aggregate]]:
             order = self._order(ctx, order_id)
-            checked = check_shipment_lines(lines)
-            order.check_shippable(checked)
-            self._hold_skus(line["sku"] for line in checked)
-            items = []
-            for line in checked:
-                item = self.stock_item(line["sku"])
-                line["cost"] = item.issue(order.id, line["quantity"], places=self.places)
+            planned = order.plan_shipment(lines)
+            self._hold_skus(planned.skus)
+            items, costs = [], {}
+            for sku, quantity in planned.lines:
+                item = self.stock_item(sku)
+                costs[sku] = item.issue(order.id, quantity, places=self.places)
                 items.append(item)
             when = ctx.business_date()
-            order.ship(checked, when)
-            cost = sum((line["cost"] for line in checked), Decimal(0))
+            order.ship(planned, costs, when)
+            cost = sum(costs.values(), Decimal(0))
             entry = self._entry([{"account": chart.COGS, "debit": cost},
                                  {"account": chart.INVENTORY, "credit": cost}],
                                 when=when, memo=f"Shipment {order.shipments} of {order.number}",
@@ -628,15 +627,15 @@ class O2C(Application[UUID]):
             when = ctx.business_date()
             invoice = order.invoice(when)
             entry = self._entry(
-                [{"account": chart.RECEIVABLE, "debit": invoice["total"]},
-                 {"account": chart.REVENUE, "credit": invoice["net"]},
-                 {"account": chart.TAX_PAYABLE, "credit": invoice["tax"]}],
-                when=when, memo=f"Invoice {invoice['invoice_number']}",
+                [{"account": chart.RECEIVABLE, "debit": invoice.total},
+                 {"account": chart.REVENUE, "credit": invoice.net},
+                 {"account": chart.TAX_PAYABLE, "credit": invoice.tax}],
+                when=when, memo=f"Invoice {invoice.invoice_number}",
                 cause="SalesOrder.Invoiced", source=order)
             return (Result(str(order.id), order.version,
-                           extra={"invoice_number": invoice["invoice_number"],
-                                  "net": str(invoice["net"]), "tax": str(invoice["tax"]),
-                                  "total": str(invoice["total"])}),
+                           extra={"invoice_number": invoice.invoice_number,
+                                  "net": str(invoice.net), "tax": str(invoice.tax),
+                                  "total": str(invoice.total)}),
                     [order, *entry])
         return self._run(ctx, "invoice_order", {"id": order_id}, action)
 
@@ -665,16 +664,16 @@ class O2C(Application[UUID]):
             order = self._order(ctx, order_id)
             when = ctx.business_date()
             invoice = order.credit(invoice_number, reason, when)
-            number = "CN-" + invoice["invoice_number"].removeprefix("INV-")
+            number = invoice.credit_note_number
             entry = self._entry(
-                [{"account": chart.REVENUE, "debit": invoice["net"]},
-                 {"account": chart.TAX_PAYABLE, "debit": invoice["tax"]},
-                 {"account": chart.RECEIVABLE, "credit": invoice["total"]}],
-                when=when, memo=f"Credit note {number} for {invoice['invoice_number']}",
+                [{"account": chart.REVENUE, "debit": invoice.net},
+                 {"account": chart.TAX_PAYABLE, "debit": invoice.tax},
+                 {"account": chart.RECEIVABLE, "credit": invoice.total}],
+                when=when, memo=f"Credit note {number} for {invoice.invoice_number}",
                 cause="SalesOrder.InvoiceCredited", source=order)
             return (Result(str(order.id), order.version,
                            extra={"credit_note_number": number,
-                                  "total": str(invoice["total"])}), [order, *entry])
+                                  "total": str(invoice.total)}), [order, *entry])
         return self._run(ctx, "credit_invoice", {"id": order_id, "invoice": invoice_number,
                                                  "reason": reason}, action)
 

@@ -8,6 +8,7 @@ JournalEntry aggregates, saved in the same atomic write by the application.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -56,6 +57,44 @@ def check_order_lines(lines: Iterable[Mapping[str, object]], places: int) -> lis
     if not checked:
         raise InvalidInputError("an order needs at least one line")
     return checked
+
+
+@dataclass(frozen=True)
+class Shipment:
+    """A shipment an order accepted (``SalesOrder.plan_shipment``): distinct SKUs, each
+    within what is left to ship of that order at that version."""
+
+    order_id: UUID
+    order_version: int
+    lines: tuple[tuple[str, Decimal], ...]  # (sku, quantity)
+
+    @property
+    def skus(self) -> list[str]:
+        """The SKUs shipped, in the order given."""
+        return [sku for sku, _ in self.lines]
+
+
+@dataclass(frozen=True)
+class IssuedInvoice:
+    """What an invoice charged: its number, net, tax and total, and when it is due."""
+
+    invoice_number: str
+    net: Decimal
+    tax: Decimal
+    total: Decimal
+    issued_on: date
+    due_on: date
+
+
+@dataclass(frozen=True)
+class CreditNote:
+    """A credit note: the invoice it cancels and the amounts it takes back."""
+
+    credit_note_number: str
+    invoice_number: str
+    net: Decimal
+    tax: Decimal
+    total: Decimal
 
 
 def check_shipment_lines(lines: Iterable[Mapping[str, object]]) -> list[Line]:
@@ -261,10 +300,22 @@ class SalesOrder(O2CAggregate):
                 raise InsufficientStockError(
                     f"{line['sku']}: {line['quantity']} to ship, {remaining} left on the order")
 
-    def ship(self, lines: list[Line], shipped_on: date) -> None:
-        """Records a shipment; ``lines`` carry each SKU's quantity and FIFO cost."""
-        self.check_shippable(lines)
-        cost = sum((line["cost"] for line in lines), ZERO)
+    def plan_shipment(self, lines: Iterable[Mapping[str, object]]) -> Shipment:
+        """Checks shipment lines against this order (refusing bad input, an order that
+        cannot ship, more than is left to ship); the shipment to issue stock for."""
+        checked = check_shipment_lines(lines)
+        self.check_shippable(checked)
+        return Shipment(self.id, self.version,
+                        tuple((line["sku"], line["quantity"]) for line in checked))
+
+    def ship(self, shipment: Shipment, costs: Mapping[str, Decimal], shipped_on: date) -> None:
+        """Records a planned shipment with each SKU's FIFO cost (from its stock item)."""
+        if (shipment.order_id, shipment.order_version) != (self.id, self.version):
+            raise InvalidStateError(f"order {self.number} changed since the shipment was "
+                                    "planned; plan it again")
+        lines: list[Line] = [{"sku": sku, "quantity": quantity, "cost": costs[sku]}
+                             for sku, quantity in shipment.lines]
+        cost = sum((costs[sku] for sku in shipment.skus), ZERO)
         self._shipped(shipment_no=self.shipments + 1, lines=lines, cost=cost,
                       shipped_on=shipped_on)
 
@@ -276,7 +327,7 @@ class SalesOrder(O2CAggregate):
         for line in lines:
             self.shipped[line["sku"]] += line["quantity"]
 
-    def invoice(self, issued_on: date) -> Invoice:
+    def invoice(self, issued_on: date) -> IssuedInvoice:
         """Invoices what was shipped and not yet invoiced, with tax."""
         if self.cancelled:
             raise InvalidStateError(f"order {self.number} is cancelled")
@@ -295,7 +346,8 @@ class SalesOrder(O2CAggregate):
         self._invoiced(invoice_number=number, lines=lines, net=net, tax=tax, total=net + tax,
                        issued_on=issued_on,
                        due_on=issued_on + timedelta(days=self.payment_terms_days))
-        return self.invoices[-1]
+        issued = self.invoices[-1]
+        return IssuedInvoice(number, net, tax, net + tax, issued_on, issued["due_on"])
 
     @event(Invoiced)
     def _invoiced(self, invoice_number: str, lines: list[Line], net: Decimal, tax: Decimal,
@@ -337,8 +389,9 @@ class SalesOrder(O2CAggregate):
         for allocation in allocations:
             by_number[allocation["invoice_number"]]["paid"] += allocation["amount"]
 
-    def credit(self, invoice_number: object, reason: object, credited_on: date) -> Invoice:
-        """Issues a credit note reversing a whole unpaid invoice; returns that invoice."""
+    def credit(self, invoice_number: object, reason: object,
+               credited_on: date) -> CreditNote:
+        """Issues a credit note reversing a whole unpaid invoice."""
         why = values.text(reason, "reason", max_length=values.MAX_LONG_TEXT)
         invoice = next((i for i in self.invoices if i["invoice_number"] == invoice_number), None)
         if invoice is None:
@@ -348,12 +401,14 @@ class SalesOrder(O2CAggregate):
         if invoice["paid"]:
             raise InvalidStateError(f"invoice {invoice_number} is partly paid "
                                     f"({invoice['paid']}); refund before crediting")
+        note = CreditNote("CN-" + invoice["invoice_number"].removeprefix("INV-"),
+                          invoice["invoice_number"], invoice["net"], invoice["tax"],
+                          invoice["total"])
         self._invoice_credited(
-            invoice_number=invoice["invoice_number"],
-            credit_note_number="CN-" + invoice["invoice_number"].removeprefix("INV-"),
-            lines=invoice["lines"], net=invoice["net"], tax=invoice["tax"],
-            total=invoice["total"], credited_on=credited_on, reason=why)
-        return invoice
+            invoice_number=note.invoice_number, credit_note_number=note.credit_note_number,
+            lines=invoice["lines"], net=note.net, tax=note.tax, total=note.total,
+            credited_on=credited_on, reason=why)
+        return note
 
     @event(InvoiceCredited)
     def _invoice_credited(self, invoice_number: str, credit_note_number: str,
