@@ -113,3 +113,13 @@ def rate(value: object, *, what: str = "tax rate") -> Decimal:
 def quantize(amount: Decimal, places: int = 2) -> Decimal:
     """Rounds a computed amount to the minor unit, half to even."""
     return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+
+
+def to_minor(amount: Decimal, places: int) -> int:
+    """An amount in minor units, e.g. cents (exact: amounts are never more precise)."""
+    return int(amount.scaleb(places))
+
+
+def from_minor(minor: int | None, places: int) -> Decimal:
+    """Minor units (e.g. cents) back to an amount with ``places`` decimals (None is 0)."""
+    return Decimal(int(minor or 0)).scaleb(-places)

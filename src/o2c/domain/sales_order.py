@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -115,6 +115,43 @@ def check_shipment_lines(lines: Iterable[Mapping[str, object]]) -> list[Line]:
     if not checked:
         raise InvalidInputError("a shipment needs at least one line")
     return checked
+
+
+class Totals(NamedTuple):
+    """What lines come to: net, tax on the net, and both together."""
+
+    net: Decimal
+    tax: Decimal
+    total: Decimal
+
+
+def order_totals(lines: Iterable[Mapping[str, Any]], tax_rate: Decimal, places: int) -> Totals:
+    """Lines of quantity and unit price: each line's net rounded to the minor unit, their
+    sum, the tax on that sum (rounded) and the total. The aggregate and the read models
+    both count an order's value this way."""
+    net = sum((quantize(line["quantity"] * line["unit_price"], places) for line in lines),
+              ZERO)
+    tax = quantize(net * tax_rate, places)
+    return Totals(net, tax, net + tax)
+
+
+def order_status(*, cancelled: bool, confirmed: bool, any_shipped: bool, fully_shipped: bool,
+                 fully_invoiced: bool, settled: bool) -> str:
+    """Where an order is, from what happened to it: placed, confirmed, partially_shipped,
+    shipped, invoiced, paid, or cancelled. ``fully_invoiced``: everything shipped is
+    invoiced; ``settled``: nothing invoiced is open. The aggregate and the read models
+    both ask this."""
+    if cancelled:
+        return CANCELLED
+    if not confirmed:
+        return PLACED
+    if not any_shipped:
+        return CONFIRMED
+    if not fully_shipped:
+        return PARTIALLY_SHIPPED
+    if not fully_invoiced:
+        return SHIPPED
+    return PAID if settled else INVOICED
 
 
 class SalesOrder(O2CAggregate):
@@ -231,8 +268,7 @@ class SalesOrder(O2CAggregate):
     @property
     def total(self) -> Decimal:
         """Net value of the whole order, before tax."""
-        return sum((quantize(line["quantity"] * line["unit_price"], self.places)
-                    for line in self.lines), ZERO)
+        return order_totals(self.lines, self.tax_rate, self.places).net
 
     @property
     def invoiced_total(self) -> Decimal:
@@ -253,17 +289,11 @@ class SalesOrder(O2CAggregate):
     @property
     def status(self) -> str:
         """Where the order is: placed, confirmed, partially_shipped, shipped, invoiced, paid."""
-        if self.cancelled:
-            return CANCELLED
-        if not self.confirmed:
-            return PLACED
-        if not any(self.shipped.values()):
-            return CONFIRMED
-        if not self.fully_shipped:
-            return PARTIALLY_SHIPPED
-        if any(self.invoiced[sku] != qty for sku, qty in self.shipped.items()):
-            return SHIPPED
-        return PAID if self.open_balance == ZERO else INVOICED
+        return order_status(
+            cancelled=self.cancelled, confirmed=self.confirmed,
+            any_shipped=any(self.shipped.values()), fully_shipped=self.fully_shipped,
+            fully_invoiced=all(self.invoiced[sku] == qty for sku, qty in self.shipped.items()),
+            settled=self.open_balance == ZERO)
 
     def line(self, sku: str) -> Line:
         """The order line for a SKU."""
