@@ -7,8 +7,9 @@ import hashlib
 import pytest
 
 from o2c.application import O2C
+from o2c.auth import TokenStore, create_token, lookup_token
 from o2c.bootstrap import build_app
-from o2c.persistence.tokens import TABLE, TokenStore, create_token, lookup_token
+from o2c.persistence.tokens import TABLE
 
 
 def test_tokens_are_stored_as_hashes(app: O2C) -> None:

@@ -309,10 +309,10 @@ def tokens_create(role: Annotated[str, typer.Option(help="sales, warehouse, fina
                                                          "auditor or admin.")],
                   name: Annotated[str | None, typer.Option(help="Who holds it.")] = None) -> None:
     """Prints a new bearer token, alone on stdout."""
-    from o2c.persistence import tokens
+    from o2c import auth
 
     try:
-        token = tokens.create_token(open_app().db, role, name)
+        token = auth.create_token(open_app().db, role, name)
     except (ValueError, O2CError) as error:
         raise fail(str(error)) from None
     sys.stdout.write(token + "\n")

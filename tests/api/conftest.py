@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 
 from o2c.api import create_app
 from o2c.application import O2C
+from o2c.auth import ROLES, create_token
 from o2c.bootstrap import build_app
 from o2c.config import Settings
-from o2c.persistence.tokens import ROLES, create_token
 
 BOOTSTRAP = "test-bootstrap-token"
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from fastapi.testclient import TestClient
 
 from o2c.application import O2C
-from o2c.persistence.tokens import lookup_token
+from o2c.auth import lookup_token
 
 
 def _ok(response: object, status: int = 200) -> dict:

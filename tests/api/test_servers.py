@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 
 from o2c.api import create_app
 from o2c.application import O2C
+from o2c.auth import create_token
 from o2c.bootstrap import build_app
 from o2c.config import Settings
 from o2c.persistence.audit_rows import META_TABLE
-from o2c.persistence.tokens import create_token
 
 
 @pytest.fixture

@@ -1,4 +1,8 @@
-"""Dependencies: the application, the caller's identity and role, command context."""
+"""Dependencies: the application, the caller's identity and role, command context.
+
+What the routes need is on ``app.state``, put there by the factory: the
+application (``o2c``), the projector and the token store (``tokens``).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,10 @@ from fastapi import Depends, Header, HTTPException, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from o2c.application import O2C, Context
-from o2c.persistence.tokens import MAX_TOKEN, TokenInfo, TokenStore
+from o2c.auth import MAX_TOKEN, ROLES, TokenInfo, TokenStore
 from o2c.projections import Projector
 
-ALL_ROLES = ("sales", "warehouse", "finance", "auditor", "admin")
+ALL_ROLES = ROLES
 
 #: An id, SKU or account code in a path (longer ones cannot exist: 422).
 PathId = Annotated[str, Path(min_length=1, max_length=100)]

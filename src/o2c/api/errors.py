@@ -1,11 +1,16 @@
 """The one table from errors to HTTP answers: ``{"error": CODE, "detail": TEXT}``.
 
-No route builds an error response by hand; they raise, and these handlers answer.
+No route builds an error response by hand; they raise, and these handlers
+answer. ``STATUSES`` says, per status, which domain or application errors
+answer with it, the code of a bare HTTP error with it, and how the OpenAPI spec
+describes it on every operation.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from eventsourcing.persistence import OperationalError, PersistenceError
 from fastapi import FastAPI, Request
@@ -13,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from o2c.api.schemas.common import ErrorPublic
 from o2c.domain.errors import (
     ConcurrencyError,
     DomainError,
@@ -25,19 +31,53 @@ from o2c.domain.errors import (
 
 log = logging.getLogger("o2c.api")
 
-#: Most specific first: the first class an error is an instance of decides.
-ERROR_STATUS: tuple[tuple[type[O2CError], int], ...] = (
-    (NotFoundError, 404),
-    (VersionMismatchError, 412),
-    (IdempotencyKeyReusedError, 422),
-    (InvalidInputError, 422),
-    (ConcurrencyError, 409),
-    (DomainError, 409),
+
+@dataclass(frozen=True)
+class Status:
+    """One HTTP status an error may answer with."""
+
+    status: int
+    #: The code of a bare HTTP error (401, 404, 405...); None: ``"error"``.
+    code: str | None = None
+    #: What it means, listed on every operation of the OpenAPI spec; None: not listed.
+    doc: str | None = None
+    #: The domain and application errors (and their subclasses) answered with it.
+    errors: tuple[type[O2CError], ...] = ()
+
+
+STATUSES: tuple[Status, ...] = (
+    Status(400, "bad_request"),
+    Status(401, "unauthorized", "No or bad bearer token"),
+    Status(403, "forbidden", "The token's role may not do this"),
+    Status(404, "not_found", "Unknown id", (NotFoundError,)),
+    Status(405, "method_not_allowed"),
+    Status(406, "not_acceptable"),
+    Status(409, None, "A business rule refused the command (insufficient_stock, invalid_state, "
+                      "unbalanced_entry, period_closed, conflict...); nothing was recorded",
+           (ConcurrencyError, DomainError)),
+    Status(412, None, "If-Match version mismatch; nothing was recorded",
+           (VersionMismatchError,)),
+    Status(413, "payload_too_large", "Request body too large"),
+    Status(415, "unsupported_media_type"),
+    Status(422, "invalid_input", "Invalid input, or an Idempotency-Key reused with another "
+                                 "body; nothing was recorded",
+           (IdempotencyKeyReusedError, InvalidInputError)),
+    Status(503, "unavailable", "The store is unavailable; retry"),
 )
 
-HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 406: "not_acceptable", 413: "payload_too_large",
-              415: "unsupported_media_type", 422: "invalid_input", 503: "unavailable"}
+#: A domain or application error's status, by its class (the first class in an
+#: error's MRO that is listed decides).
+ERROR_STATUS: dict[type[O2CError], int] = {
+    cls: row.status for row in STATUSES for cls in row.errors}
+
+#: The code of a bare HTTP error, by status.
+HTTP_CODES: dict[int, str] = {row.status: row.code for row in STATUSES if row.code}
+
+
+def openapi_responses() -> dict[int | str, dict[str, Any]]:
+    """The error answers every operation documents (FastAPI's ``responses``)."""
+    return {row.status: {"model": ErrorPublic, "description": row.doc}
+            for row in STATUSES if row.doc}
 
 
 def error(status: int, code: str, detail: str,
@@ -52,7 +92,7 @@ def error(status: int, code: str, detail: str,
 
 def status_of(exc: O2CError) -> int:
     """The HTTP status of a domain or application error."""
-    return next(status for cls, status in ERROR_STATUS if isinstance(exc, cls))
+    return next(ERROR_STATUS[cls] for cls in type(exc).__mro__ if cls in ERROR_STATUS)
 
 
 def _validation_detail(exc: RequestValidationError) -> str:

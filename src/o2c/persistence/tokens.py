@@ -1,53 +1,21 @@
-"""Bearer tokens for the HTTP API, stored only as SHA-256 hashes in the event store's database.
+"""The bearer tokens table: one row per token, keyed by the token's SHA-256 hash.
 
-The CLI (``o2c tokens create``) and the API both use this module; it lives outside
-``o2c.api`` because nothing may import the API. A token is shown once, when it is
-created; the database keeps its hash, role, holder's name and creation time, so
-every server process (and a restarted one) knows the same tokens.
-``O2C_BOOTSTRAP_TOKEN`` is accepted as ``admin`` without being stored.
+Only the SQL lives here; what a token is, who may hold one and how a server
+looks them up is ``o2c.auth``. The row keeps the hash, the role, the holder's
+name and the creation time, never the token, so every server process (and a
+restarted one) knows the same tokens.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-import time
 import weakref
-from dataclasses import dataclass
 
 from o2c.persistence.audit_rows import now_iso
 from o2c.persistence.connection import SCHEMA_LOCK
 from o2c.persistence.sql import Database
 
-ROLES = ("sales", "warehouse", "finance", "auditor", "admin")
 TABLE = "o2c_tokens"
-MAX_NAME = 100
-#: Longest token a lookup considers (ours are 47 characters); longer ones are unknown.
-MAX_TOKEN = 200
-_CACHE_SECONDS = 5.0
 _ensured: weakref.WeakSet[Database] = weakref.WeakSet()
-
-
-@dataclass(frozen=True)
-class TokenInfo:
-    """Who holds a token: its role, its holder's name, and a short id of the token."""
-
-    role: str
-    name: str
-    token_id: str
-
-    @property
-    def actor(self) -> str:
-        """How events record this token's holder: ``role:name#token-id``.
-
-        The id (the first 12 hex digits of the token's hash) tells apart two
-        tokens given to holders of the same name.
-        """
-        return f"{self.role}:{self.name}#{self.token_id}"
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def ensure_table(db: Database) -> None:
@@ -63,80 +31,18 @@ def ensure_table(db: Database) -> None:
     _ensured.add(db)
 
 
-def _holder(role: str, name: str | None) -> str:
-    if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-    label = (name or role).strip()
-    if not label or len(label) > MAX_NAME or not label.isprintable() or "#" in label:
-        raise ValueError(f"name must be 1 to {MAX_NAME} printable characters without '#'")
-    return label
-
-
-def create_token(db: Database, role: str, name: str | None = None) -> str:
-    """Creates a token for a role and its holder; returns it (only its hash is stored)."""
-    label = _holder(role, name)
-    token = "o2c_" + secrets.token_urlsafe(32)
+def insert_token(db: Database, token_hash: str, role: str, name: str) -> None:
+    """Stores a new token's hash with its role and holder, created now."""
     ensure_table(db)
     with db.transaction() as cur:
         cur.execute(f"INSERT INTO {db.table(TABLE)} (token_hash, role, name, created_at) "
-                    "VALUES (?, ?, ?, ?)", (_digest(token), role, label, now_iso()))
-    return token
+                    "VALUES (?, ?, ?, ?)", (token_hash, role, name, now_iso()))
 
 
-def _bootstrap(token: str, bootstrap: str | None) -> TokenInfo | None:
-    if bootstrap and secrets.compare_digest(token.encode("utf-8", "surrogatepass"),
-                                            bootstrap.encode("utf-8", "surrogatepass")):
-        return TokenInfo(role="admin", name="bootstrap", token_id=_digest(bootstrap)[:12])
-    return None
-
-
-def lookup_token(db: Database, token: str, bootstrap: str | None = None) -> TokenInfo | None:
-    """The holder of a token (``bootstrap``, the configured bootstrap token, is admin),
-    or None for an unknown one."""
-    return _bootstrap(token, bootstrap) or _stored(db, token)
-
-
-def _stored(db: Database, token: str) -> TokenInfo | None:
-    """The holder of a token created with ``create_token``, from the database."""
-    if not 0 < len(token) <= MAX_TOKEN:
-        return None
+def find_token(db: Database, token_hash: str) -> tuple[str, str] | None:
+    """The role and holder's name stored for a token's hash, or None."""
     ensure_table(db)
-    digest = _digest(token)
     with db.transaction(write=False) as cur:
         row = cur.execute(f"SELECT role, name FROM {db.table(TABLE)} "
-                          "WHERE token_hash = ?", (digest,)).fetchone()
-    if row is None or row[0] not in ROLES:
-        return None
-    return TokenInfo(role=row[0], name=row[1], token_id=digest[:12])
-
-
-class TokenStore:
-    """Looks tokens up for a server, remembering answers for a few seconds.
-
-    Only the answer is remembered, per process; the tokens themselves live in
-    the database, so every server process accepts the same ones.
-    """
-
-    def __init__(self, db: Database, bootstrap: str | None) -> None:
-        self.db = db
-        self.bootstrap = bootstrap
-        self._seen: dict[str, tuple[float, TokenInfo | None]] = {}
-        ensure_table(db)
-
-    def lookup(self, token: str) -> TokenInfo | None:
-        """The holder of a token, or None for an unknown one."""
-        found = _bootstrap(token, self.bootstrap)
-        if found is not None:
-            return found
-        if not 0 < len(token) <= MAX_TOKEN:
-            return None
-        digest = _digest(token)
-        now = time.monotonic()
-        cached = self._seen.get(digest)
-        if cached is not None and now - cached[0] < _CACHE_SECONDS:
-            return cached[1]
-        info = _stored(self.db, token)
-        if len(self._seen) > 10_000:
-            self._seen.clear()
-        self._seen[digest] = (now, info)
-        return info
+                          "WHERE token_hash = ?", (token_hash,)).fetchone()
+    return None if row is None else (row[0], row[1])

@@ -6,7 +6,7 @@ from typing import Any, Protocol, TypeVar
 
 from fastapi import Body, Response
 
-from o2c.api.models import CommandPublic
+from o2c.api.schemas.common import CommandPublic
 from o2c.application import O2C, Result
 from o2c.projections import Projector
 

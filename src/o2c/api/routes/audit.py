@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 
 from o2c import audit
 from o2c.api.deps import AppDep, PathId, allow
-from o2c.api.models import AuditLogPublic, StreamPublic, TrailPublic, VerdictPublic, plain
+from o2c.api.schemas.audit import AuditLogPublic, StreamPublic, TrailPublic, VerdictPublic
+from o2c.api.schemas.common import plain
 from o2c.domain.errors import NotFoundError
 from o2c.persistence.audit_rows import META_TABLE
 

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Response
 
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, ProjectorDep, allow
-from o2c.api.models import CommandPublic, CustomerPublic, RegisterCustomer
 from o2c.api.routes._common import answer, example, fresh, versioned
+from o2c.api.schemas.common import CommandPublic
+from o2c.api.schemas.customers import CustomerPublic, RegisterCustomer
 from o2c.projections import reports
 
 router = APIRouter(prefix="/customers", tags=["customers"])

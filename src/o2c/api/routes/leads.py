@@ -7,15 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Response
 
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, allow
-from o2c.api.models import (
+from o2c.api.routes._common import answer, example, versioned
+from o2c.api.schemas.common import CommandPublic
+from o2c.api.schemas.leads import (
     CaptureLead,
-    CommandPublic,
     ConvertLead,
     DisqualifyLead,
     LeadConvertedPublic,
     LeadPublic,
 )
-from o2c.api.routes._common import answer, example, versioned
 
 router = APIRouter(prefix="/leads", tags=["leads"])
 SALES = [allow("sales")]

@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Response
 
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, ProjectorDep, allow
-from o2c.api.models import (
+from o2c.api.routes._common import answer, example, fresh, lines_of, versioned
+from o2c.api.schemas.common import CommandPublic
+from o2c.api.schemas.ledger import (
     ClosePeriod,
-    CommandPublic,
     LedgerAccountPublic,
     OpenLedgerAccount,
     PeriodPublic,
@@ -18,7 +19,6 @@ from o2c.api.models import (
     ReversalPublic,
     ReverseJournalEntry,
 )
-from o2c.api.routes._common import answer, example, fresh, lines_of, versioned
 from o2c.projections import reports
 
 router = APIRouter(tags=["ledger"])

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Response
 
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, allow
-from o2c.api.models import (
+from o2c.api.routes._common import answer, example, lines_of, versioned
+from o2c.api.schemas.common import CommandPublic
+from o2c.api.schemas.opportunities import (
     ChangeStage,
-    CommandPublic,
     LoseOpportunity,
     OpenOpportunity,
     OpportunityPublic,
@@ -17,7 +18,6 @@ from o2c.api.models import (
     OrderProgressPublic,
     WinOpportunity,
 )
-from o2c.api.routes._common import answer, example, lines_of, versioned
 from o2c.domain.errors import NotFoundError
 
 router = APIRouter(prefix="/opportunities", tags=["opportunities"])

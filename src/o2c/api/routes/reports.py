@@ -8,8 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from o2c.api.deps import ALL_ROLES, AppDep, ProjectorDep, allow
-from o2c.api.models import ArAgingPublic, InventoryPublic, PipelinePublic, TrialBalancePublic
 from o2c.api.routes._common import WAIT_SECONDS, fresh
+from o2c.api.schemas.reports import (
+    ArAgingPublic,
+    InventoryPublic,
+    PipelinePublic,
+    TrialBalancePublic,
+)
 from o2c.domain.errors import InvalidInputError
 from o2c.projections import reports
 

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Response
 
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, allow
-from o2c.api.models import (
+from o2c.api.routes._common import answer, example, lines_of, versioned
+from o2c.api.schemas.common import CommandPublic
+from o2c.api.schemas.sales_orders import (
     CancelOrder,
-    CommandPublic,
     CreditInvoice,
     CreditNotePublic,
     InvoicePublic,
@@ -22,7 +23,6 @@ from o2c.api.models import (
     ShipmentPublic,
     ShipOrder,
 )
-from o2c.api.routes._common import answer, example, lines_of, versioned
 
 router = APIRouter(prefix="/sales-orders", tags=["sales orders"])
 SALES, WAREHOUSE, FINANCE = [allow("sales")], [allow("warehouse")], [allow("finance")]

@@ -7,16 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Response
 
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, allow
-from o2c.api.models import (
+from o2c.api.routes._common import answer, example, versioned
+from o2c.api.schemas.common import CommandPublic
+from o2c.api.schemas.stock_items import (
     AdjustStock,
-    CommandPublic,
     LayerPublic,
     ReceiveStock,
     RegisterStockItem,
     StockItemPublic,
     ValuePublic,
 )
-from o2c.api.routes._common import answer, example, versioned
 
 router = APIRouter(prefix="/stock-items", tags=["stock"])
 WAREHOUSE = [allow("warehouse")]

@@ -1,0 +1,40 @@
+"""Bodies and answers of ``routes.customers``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from o2c.api.schemas.common import Amount, Command, Dec, Name, Out
+from o2c.domain import values
+from o2c.domain.customer import DEFAULT_PAYMENT_TERMS_DAYS
+
+#: Days from invoice to due date (a lead converted into a customer takes them too).
+PaymentTermsDays = Annotated[int, Field(ge=0, le=values.MAX_DAYS)]
+
+
+class RegisterCustomer(Command):
+    """A customer registered directly."""
+
+    name: Name
+    email: Name
+    credit_limit: Amount | None = None
+    payment_terms_days: PaymentTermsDays = DEFAULT_PAYMENT_TERMS_DAYS
+
+
+class CustomerPublic(Out):
+    """A customer, with its orders' totals (from the order-status read model)."""
+
+    id: str
+    version: int
+    name: str
+    email: str
+    credit_limit: Dec | None
+    payment_terms_days: int
+    lead_id: str | None
+    orders: int
+    ordered: Dec
+    invoiced: Dec
+    paid: Dec
+    open: Dec

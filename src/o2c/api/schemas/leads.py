@@ -1,0 +1,60 @@
+"""Bodies and answers of ``routes.leads``."""
+
+from __future__ import annotations
+
+from o2c.api.schemas.common import Amount, Command, CommandPublic, Day, LongText, Name, Out
+from o2c.api.schemas.customers import PaymentTermsDays
+from o2c.domain.customer import DEFAULT_PAYMENT_TERMS_DAYS
+
+
+class CaptureLead(Command):
+    """A new lead."""
+
+    name: Name
+    company: Name
+    email: Name
+    source: Name
+
+
+class DisqualifyLead(Command):
+    """Why a lead is dropped."""
+
+    reason: LongText
+
+
+class OpportunityTerms(Command):
+    """The opportunity a converted lead opens."""
+
+    title: Name
+    amount: Amount
+    expected_close_date: Day
+
+
+class ConvertLead(Command):
+    """Convert a lead into a customer and an opportunity."""
+
+    opportunity: OpportunityTerms
+    credit_limit: Amount | None = None
+    payment_terms_days: PaymentTermsDays = DEFAULT_PAYMENT_TERMS_DAYS
+
+
+class LeadConvertedPublic(CommandPublic):
+    """A converted lead, with the customer and opportunity it became."""
+
+    customer_id: str
+    opportunity_id: str
+
+
+class LeadPublic(Out):
+    """A lead."""
+
+    id: str
+    version: int
+    name: str
+    company: str
+    email: str
+    source: str
+    status: str
+    reason: str
+    customer_id: str | None
+    opportunity_id: str | None

@@ -1,0 +1,78 @@
+"""Bodies and answers of ``routes.ledger``: accounts, journal entries, periods."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import Field
+
+from o2c.api.schemas.common import Amount, Command, CommandPublic, Day, Dec, LongText, Name, Out
+from o2c.domain import journal_entry, values
+from o2c.domain.ledger_account import MAX_CODE
+
+#: Longest account type a body may carry (the domain then checks it is one of the five).
+MAX_TYPE = 20
+
+
+class OpenLedgerAccount(Command):
+    """A new account of the chart."""
+
+    code: Annotated[str, Field(min_length=1, max_length=MAX_CODE, examples=["6100"])]
+    name: Name
+    type: Annotated[str, Field(max_length=MAX_TYPE, examples=["expense"])]
+
+
+class EntryLine(Command):
+    """One posting: an account and either a debit or a credit."""
+
+    account: Annotated[str, Field(min_length=1, max_length=MAX_CODE)]
+    debit: Amount | None = None
+    credit: Amount | None = None
+
+
+class PostJournalEntry(Command):
+    """A manual, balanced journal entry; ``date`` may lie in the past."""
+
+    memo: LongText
+    lines: Annotated[list[EntryLine], Field(min_length=2, max_length=journal_entry.MAX_LINES)]
+    date: Day | None = None
+
+
+class ReverseJournalEntry(Command):
+    """Undo an entry in an open period."""
+
+    memo: LongText | None = None
+    date: Day | None = None
+
+
+class ClosePeriod(Command):
+    """Close the books through a date."""
+
+    through: Day
+    note: Annotated[str, Field(max_length=values.MAX_LONG_TEXT)] = ""
+
+
+class ReversalPublic(CommandPublic):
+    """A reversing entry and the entry it reverses."""
+
+    reverses: str
+
+
+class PeriodPublic(CommandPublic):
+    """How far the books are closed."""
+
+    closed_through: dt.date
+
+
+class LedgerAccountPublic(Out):
+    """An account, with its balance from the trial-balance read model."""
+
+    code: str
+    id: str
+    version: int
+    name: str
+    type: str
+    debit: Dec
+    credit: Dec
+    balance: Dec

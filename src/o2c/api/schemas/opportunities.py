@@ -1,0 +1,76 @@
+"""Bodies and answers of ``routes.opportunities``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import Field
+
+from o2c.api.schemas.common import Amount, Command, CommandPublic, Day, Dec, LongText, Name, Out
+from o2c.api.schemas.sales_orders import OrderLines
+
+#: Longest stage name a body may carry (the domain then checks it is a pipeline stage).
+MAX_STAGE = 40
+
+
+class OpenOpportunity(Command):
+    """A deal for an existing customer."""
+
+    customer_id: Name
+    title: Name
+    amount: Amount
+    expected_close_date: Day
+
+
+class ChangeStage(Command):
+    """Move a deal to an open stage."""
+
+    stage: Annotated[str, Field(max_length=MAX_STAGE, examples=["proposal"])]
+
+
+class WinOpportunity(Command):
+    """Close a deal as won; its lines become the sales order."""
+
+    lines: OrderLines
+
+
+class LoseOpportunity(Command):
+    """Close a deal as lost."""
+
+    reason: LongText
+
+
+class OpportunityWonPublic(CommandPublic):
+    """A won deal, with the sales order it became."""
+
+    order_id: str
+
+
+class OrderProgressPublic(Out):
+    """What happened to an order: for the CRM side."""
+
+    order_id: str
+    status: str
+    total: Dec
+    shipped_cost: Dec
+    invoiced: Dec
+    paid: Dec
+    open_balance: Dec
+
+
+class OpportunityPublic(Out):
+    """A deal, and what became of its order."""
+
+    id: str
+    version: int
+    customer_id: str
+    title: str
+    amount: Dec
+    expected_close_date: dt.date
+    stage: str
+    probability: int
+    lead_id: str | None
+    order_id: str | None
+    lost_reason: str
+    order: OrderProgressPublic | None

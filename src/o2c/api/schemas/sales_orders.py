@@ -1,0 +1,145 @@
+"""Bodies and answers of ``routes.sales_orders``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import Field
+
+from o2c.api.schemas.common import (
+    Amount,
+    Command,
+    CommandPublic,
+    Dec,
+    LongText,
+    Name,
+    Out,
+    Quantity,
+    Sku,
+)
+from o2c.domain import values
+from o2c.domain.sales_order import MAX_LINES
+
+
+class OrderLine(Command):
+    """A SKU, how many, and at what unit price."""
+
+    sku: Sku
+    quantity: Quantity
+    unit_price: Amount
+
+
+#: An order's lines (a won opportunity's too): as many as the domain accepts.
+OrderLines = Annotated[list[OrderLine], Field(min_length=1, max_length=MAX_LINES)]
+
+
+class PlaceSalesOrder(Command):
+    """An order for an existing customer."""
+
+    customer_id: Name
+    lines: OrderLines
+
+
+class ShipmentLine(Command):
+    """A SKU and how many ship."""
+
+    sku: Sku
+    quantity: Quantity
+
+
+class ShipOrder(Command):
+    """A shipment, in part or in full."""
+
+    lines: Annotated[list[ShipmentLine], Field(min_length=1, max_length=MAX_LINES)]
+
+
+class RecordPayment(Command):
+    """A customer payment."""
+
+    amount: Amount
+    reference: Annotated[str | None, Field(max_length=values.MAX_TEXT)] = None
+
+
+class CancelOrder(Command):
+    """Why an order is cancelled."""
+
+    reason: LongText
+
+
+class CreditInvoice(Command):
+    """Which unpaid invoice a credit note reverses, and why."""
+
+    invoice_number: Name
+    reason: LongText
+
+
+class ShipmentPublic(CommandPublic):
+    """A shipment with its FIFO cost."""
+
+    shipment_no: int
+    cost: Dec
+
+
+class InvoicePublic(CommandPublic):
+    """An issued invoice."""
+
+    invoice_number: str
+    net: Dec
+    tax: Dec
+    total: Dec
+
+
+class PaymentPublic(CommandPublic):
+    """A payment, with what is still open on the order."""
+
+    open_balance: Dec
+
+
+class CreditNotePublic(CommandPublic):
+    """A credit note."""
+
+    credit_note_number: str
+    total: Dec
+
+
+class OrderLinePublic(Out):
+    """One line of an order and how far it got."""
+
+    sku: str
+    quantity: Dec
+    unit_price: Dec
+    shipped: Dec
+    invoiced: Dec
+
+
+class InvoiceSummaryPublic(Out):
+    """An invoice on an order."""
+
+    invoice_number: str
+    net: Dec
+    tax: Dec
+    total: Dec
+    paid: Dec
+    issued_on: dt.date
+    due_on: dt.date
+    credited: bool
+
+
+class SalesOrderPublic(Out):
+    """A sales order."""
+
+    id: str
+    version: int
+    number: str
+    customer_id: str
+    opportunity_id: str | None
+    status: str
+    currency: str
+    tax_rate: Dec
+    lines: list[OrderLinePublic]
+    total: Dec
+    invoices: list[InvoiceSummaryPublic]
+    paid: Dec
+    open_balance: Dec
+    cancel_reason: str

@@ -1,0 +1,64 @@
+"""Bodies and answers of ``routes.stock_items``."""
+
+from __future__ import annotations
+
+from o2c.api.schemas.common import (
+    Amount,
+    Command,
+    CommandPublic,
+    Dec,
+    LongText,
+    Name,
+    Out,
+    Quantity,
+    Sku,
+)
+
+
+class RegisterStockItem(Command):
+    """A SKU added to the item master."""
+
+    sku: Sku
+    name: Name
+
+
+class ReceiveStock(Command):
+    """Goods received at a unit cost."""
+
+    quantity: Quantity
+    unit_cost: Amount
+
+
+class AdjustStock(Command):
+    """A physical count."""
+
+    counted_quantity: Quantity
+    reason: LongText
+
+
+class ValuePublic(CommandPublic):
+    """A stock movement with the value it posted."""
+
+    value: Dec
+
+
+class LayerPublic(Out):
+    """A FIFO cost layer."""
+
+    quantity: Dec
+    unit_cost: Dec
+    value: Dec
+
+
+class StockItemPublic(Out):
+    """A SKU's stock."""
+
+    sku: str
+    id: str
+    version: int
+    name: str
+    on_hand: Dec
+    reserved: Dec
+    available: Dec
+    value: Dec
+    layers: list[LayerPublic]
