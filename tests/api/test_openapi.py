@@ -7,6 +7,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from o2c.domain import journal_entry, sales_order, values
+from o2c.domain.customer import DEFAULT_PAYMENT_TERMS_DAYS
+from o2c.domain.ledger_account import MAX_CODE
+from o2c.domain.stock_item import MAX_SKU
+
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
@@ -76,6 +81,27 @@ def test_command_names_and_public_models(spec: dict[str, Any]) -> None:
     # Money is a decimal string on the way out.
     total = schemas["InvoicePublic"]["properties"]["total"]
     assert total["type"] == "string"
+
+
+def test_body_limits_are_the_domains(spec: dict[str, Any]) -> None:
+    """The schemas import their limits from the domain: the spec shows the domain's numbers."""
+    schemas = spec["components"]["schemas"]
+
+    def field(model: str, name: str) -> dict[str, Any]:
+        found: dict[str, Any] = schemas[model]["properties"][name]
+        return found
+
+    terms = field("RegisterCustomer", "payment_terms_days")
+    assert (terms["default"], terms["maximum"]) == (DEFAULT_PAYMENT_TERMS_DAYS, values.MAX_DAYS)
+    assert field("ConvertLead", "payment_terms_days") == terms
+    assert field("CaptureLead", "name")["maxLength"] == values.MAX_TEXT
+    assert field("DisqualifyLead", "reason")["maxLength"] == values.MAX_LONG_TEXT
+    assert field("OrderLine", "sku")["maxLength"] == MAX_SKU
+    assert field("OpenLedgerAccount", "code")["maxLength"] == MAX_CODE
+    assert field("EntryLine", "account")["maxLength"] == MAX_CODE
+    for model in ("PlaceSalesOrder", "WinOpportunity", "ShipOrder"):
+        assert field(model, "lines")["maxItems"] == sales_order.MAX_LINES
+    assert field("PostJournalEntry", "lines")["maxItems"] == journal_entry.MAX_LINES
 
 
 def test_docs_page(client: TestClient) -> None:
