@@ -127,6 +127,6 @@ def test_only_hot_items_are_locked_and_a_lost_race_makes_an_item_hot(
 
     app.receive_stock(CTX, "HOT-1", "5", "1.00")  # still hot: locked from the start
     assert held == [[ITEM], [ITEM]]
-    app._hot[ITEM] -= HOT_SECONDS  # cooled down
+    app.runner.hot._lost[ITEM] -= HOT_SECONDS  # cooled down
     app.receive_stock(CTX, "HOT-1", "5", "1.00")
     assert held == [[ITEM], [ITEM]]

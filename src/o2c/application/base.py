@@ -1,0 +1,56 @@
+"""What every business area's use cases share: the engine, the runner, the books, the
+settings, and the lookups they all make (a stock item by SKU, placing an order)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from uuid import UUID
+
+from o2c.application.books import Books
+from o2c.application.engine import Engine
+from o2c.application.runner import CommandRunner, UseCases
+from o2c.config import Settings
+from o2c.domain.customer import Customer
+from o2c.domain.errors import InvalidInputError, NotFoundError, UnknownReferenceError
+from o2c.domain.sales_order import SalesOrder, check_order_lines
+from o2c.domain.stock_item import StockItem, check_sku
+from o2c.persistence.locks import AggregateLocks
+from o2c.persistence.sql import Database
+
+
+class UseCaseBase(Engine, UseCases):
+    """The application's parts, as the use-case modules (crm, orders, stock, ledger) use
+    them; ``service.O2C`` builds them."""
+
+    settings: Settings
+    places: int
+    db: Database
+    locks: AggregateLocks
+    books: Books
+    runner: CommandRunner
+
+    def stock_item(self, sku: object, *, reference: bool = False) -> StockItem:
+        """The stock item of a SKU."""
+        try:
+            code = check_sku(sku)
+        except InvalidInputError:
+            raise (UnknownReferenceError if reference else NotFoundError)(
+                f"no stock item {sku!r}") from None
+        return self.stock_item_of(code, reference=reference)
+
+    def stock_item_of(self, code: str, *, reference: bool = False) -> StockItem:
+        """The stock item of a SKU already checked (``check_sku``)."""
+        return self.get(StockItem, StockItem.create_id(code), f"stock item {code}",
+                        reference=reference)
+
+    def new_order(self, customer: Customer, lines: Sequence[Mapping[str, object]],
+                  opportunity_id: UUID | None = None) -> SalesOrder:
+        """A sales order for a customer, at the configured currency and tax rate, its
+        lines checked and every SKU known."""
+        checked = check_order_lines(lines, self.places)
+        for line in checked:
+            self.stock_item_of(line["sku"], reference=True)
+        return SalesOrder.place(customer.id, checked, currency=self.settings.currency,
+                                tax_rate=str(self.settings.tax_rate),
+                                payment_terms_days=customer.payment_terms_days,
+                                opportunity_id=opportunity_id)
