@@ -15,12 +15,17 @@ Order of work (one store, the log growing as it goes):
 4. ``http_command``: o2c's API under uvicorn against a bare route.
 5. ``hot_account``: bulk entries give account 1000 its postings, then the same
    command on it and on a fresh account is timed, interleaved.
+
+This module decides what is timed, in which order and on which store; each
+figure's record and wording are ``o2c.bench.figures``', the machine's CPU
+readings ``o2c.bench.machine``'s, and the HTTP servers ``o2c.bench.http``'s.
 """
 
 from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import random
 import statistics
 import subprocess
@@ -31,36 +36,24 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from o2c.bench import figures as fig
+from o2c.bench import machine
 from o2c.bench import raw as rawdb
+from o2c.bench.figures import Figure, Say, Stage, grouped
 from o2c.bench.raw import Names, Read, Txn
 
-Say = Callable[[str], None]
+# What imports o2c's application (``workload``, ``o2c.projections``) or FastAPI and httpx
+# (``http``) is imported where it is used: every module under ``o2c.bench`` imports this
+# package first, and neither the bare HTTP server (the limit, no o2c code) nor the fork
+# server (whose memory the rebuild's peak RSS inherits) should carry them.
+
 RAW, LOCKED = "raw_", "rawlock_"  # the prefixes of the two sets of copies
 ProbeTxn = tuple[int, int, list[Read], list[Read]]
-
-
-@dataclass
-class Figure:
-    """One measured figure beside its limit."""
-
-    name: str
-    value: float
-    unit: str
-    limit: float | None
-    ratio: float | None
-    target: str
-    met: bool | None
-    note: str = ""
-    detail: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The figure as JSON-ready values."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -130,16 +123,7 @@ def _check_empty(url: str) -> None:
         raise StoreNotEmptyError("the bench store already holds events; refusing to run on it")
 
 
-# Small statistics ----------------------------------------------------------------------
-
-def pct(values: Sequence[float], percentile: float) -> float:
-    """The nearest-rank percentile (nan when empty)."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = max(1, math.ceil(len(ordered) * percentile / 100))
-    return ordered[min(len(ordered), rank) - 1]
-
+# Timing --------------------------------------------------------------------------------
 
 def median_ms(call: Callable[[], object], runs: int = 15) -> float:
     """The median wall time of ``runs`` calls, in ms."""
@@ -151,40 +135,7 @@ def median_ms(call: Callable[[], object], runs: int = 15) -> float:
     return statistics.median(times)
 
 
-def ratio_figure(name: str, value: float, unit: str, limit: float, minimum: float,
-                 note: str = "", detail: dict[str, Any] | None = None) -> Figure:
-    """A figure whose target is ``value / limit >= minimum``."""
-    ratio = value / limit if limit else math.nan
-    return Figure(name, round(value, 2), unit, round(limit, 2), round(ratio, 3),
-                  f"ratio >= {minimum}", ratio >= minimum, note, detail or {})
-
-
-def _n(count: int) -> str:
-    return f"{count:,}"
-
-
 # The bench ------------------------------------------------------------------------------
-
-@dataclass
-class Stage:
-    """What was measured at one log size."""
-
-    events: int
-    postings: int
-    rebuild_seconds: float
-    rebuild_rate: float
-    raw_read_rate: float
-    peak_mb: float          # every process of the rebuild together
-    process_peak_mb: float  # the largest one
-    processes: int
-    cycle_ms: float
-    raw_cycle_ms: float
-    relative_cycle_cost: float
-    reports_ms: dict[str, float]
-    as_of_ms: float
-    as_of_max_ms: float
-    grow_seconds: float
-
 
 class Bench:
     """One run on one fresh store: the application, the raw copies, the workers."""
@@ -254,24 +205,23 @@ class Bench:
 
     def run(self) -> list[Figure]:
         """Every figure, in the order of the module's docstring."""
-        from o2c.bench import http
         from o2c.bench.workload import prepare
 
         self.customer = prepare(self.app)
         # The stages first, so that the smallest is the size asked for; the other figures
         # then run on the largest log.
         for size in self.scale.stages:
-            self.say(f"log at {_n(size)} events: grow, rebuild, reports, command cost")
+            self.say(f"log at {grouped(size)} events: grow, rebuild, reports, command cost")
             self.stages.append(self.stage(size))
-        self.stage_figures()
+        self.figures.extend(fig.stage_figures(self.stages))
         self.say("order_cycle_1")
         self.order_cycle_1()
         self.say("order_cycle_8 and projection_lag")
         self.order_cycle_8()
         self.say("http_command")
-        self.figures.append(http.measure(self, self.scale.http_requests))
+        self.http_command()
         # Last, so that its bulk entries (200 postings each) skew no other figure's log.
-        self.say(f"hot_account ({_n(self.scale.hot_postings)} postings)")
+        self.say(f"hot_account ({grouped(self.scale.hot_postings)} postings)")
         self.hot_account()
         return self.figures
 
@@ -301,12 +251,8 @@ class Bench:
             transactions += len(txns)
             events += sum(len(t.events) for t in txns)
             reads += sum(len(t.reads) + len(t.after) for t in txns)
-        self.figures.append(ratio_figure(
-            "order_cycle_1", done / seconds, "orders/s", done / raw_seconds, 0.5,
-            f"{_n(done)} orders in {rounds} rounds alternating with raw; {_n(transactions)} "
-            f"transactions, {_n(events)} events, {_n(reads)} point reads",
-            {"orders": done, "transactions": transactions, "events": events,
-             "point_reads": reads}))
+        self.figures.append(fig.order_cycle_1(done, seconds, raw_seconds, rounds,
+                                              transactions, events, reads))
 
     def order_cycle_8(self) -> None:
         from o2c.bench.workload import order_client
@@ -315,7 +261,7 @@ class Bench:
         projector = Projector(self.app)
         worker = subprocess.Popen(
             [sys.executable, "-m", "o2c.cli", "projections", "run"],
-            env={**_environ(), "O2C_DATABASE_URL": self.url},
+            env={**os.environ, "O2C_DATABASE_URL": self.url},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         samples: list[tuple[float, int]] = []
         stop = threading.Event()
@@ -324,11 +270,11 @@ class Bench:
             _wait(lambda: projector.position() >= head, 120)  # the worker has caught up
             sampler = threading.Thread(target=_sample, args=(projector, stop, samples))
             sampler.start()
-            cpu_before = machine_cpu()
+            cpu_before = machine.cpu_times()
             results = self.pool.starmap(order_client, [
                 (self.url, self.customer, self.scale.orders_8, seed, self._start_at(1.0))
                 for seed in range(8)])
-            o2c_busy = _busy(cpu_before, machine_cpu())
+            o2c_busy = machine.busy(cpu_before, machine.cpu_times())
             last = max((p for r in results for p, _ in r["commits"]), default=0)
             _wait(lambda: bool(samples) and samples[-1][1] >= last, 60)
         finally:
@@ -346,20 +292,15 @@ class Bench:
         # Raw: each o2c client's transactions replayed by a process of its own, together.
         per_client = [self.captured(r["txns"], head) for r in results]
         start = self._start_at(0.5)
-        cpu_before = machine_cpu()
+        cpu_before = machine.cpu_times()
         spans = self.pool.starmap(rawdb.replay, [(self.url, self.copies, txns, start)
                                                  for txns in per_client])
-        raw_busy = _busy(cpu_before, machine_cpu())
+        raw_busy = machine.busy(cpu_before, machine.cpu_times())
         for r in results:
             self.replayed(r["txns"])
         raw_seconds = max(f for _, f in spans) - min(s for s, _ in spans)
-        locked = ""
         client_cpu_ms = sum(r["cpu_seconds"] for r in results) * 1000 / max(done, 1)
-        detail: dict[str, Any] = {
-            "orders": done, "conflicts": conflicts, "refused": refused,
-            # Both cores busy means the run is bound by CPU, not by the database's locks.
-            "machine_cpu_busy_o2c": round(o2c_busy, 3), "machine_cpu_busy_raw": round(raw_busy, 3),
-            "o2c_client_cpu_ms_per_order": round(client_cpu_ms, 2)}
+        locked_rate: float | None = None
         if self.locked is not None:
             self.sync(head, LOCKED)
             start = self._start_at(0.5)
@@ -367,27 +308,38 @@ class Bench:
                                                      for txns in per_client])
             for r in results:
                 self.replayed(r["txns"], LOCKED)
-            rate = done / (max(f for _, f in spans) - min(s for s, _ in spans))
-            detail["raw_with_table_lock"] = round(rate, 2)
-            locked = f"; raw with o2c's table lock: {rate:.1f} orders/s"
-        self.figures.append(ratio_figure(
-            "order_cycle_8", done / seconds, "orders/s", done / raw_seconds, 0.5,
-            f"8 processes, distinct orders on 3 shared SKUs and shared accounts, projection "
-            f"worker following; {_n(done)} orders, {conflicts} write conflicts retried, "
-            f"{refused} orders refused after retries{locked}; machine CPU busy "
-            f"{o2c_busy:.0%} (o2c) vs {raw_busy:.0%} (raw), o2c clients "
-            f"{client_cpu_ms:.1f} CPU ms per order", detail))
-        lags = _lags([c for r in results for c in r["commits"]], samples)
-        seen = [lag for lag in lags if lag is not None]
-        unseen = len(lags) - len(seen)
-        p99 = pct([lag if lag is not None else math.inf for lag in lags], 99)
-        self.figures.append(Figure(
-            "projection_lag", round(p99, 1) if math.isfinite(p99) else 60_000.0, "ms p99",
-            None, None, "p99 < 250 ms", p99 < 250,
-            f"commit to read models, {_n(len(lags))} commands under the order_cycle_8 load; "
-            f"p50 {pct(seen, 50):.1f} ms; {unseen} not seen within 60 s; position polled "
-            "every 5 ms", {"p50_ms": round(pct(seen, 50), 1), "commands": len(lags),
-                           "unseen": unseen}))
+            locked_rate = done / (max(f for _, f in spans) - min(s for s, _ in spans))
+        self.figures.append(fig.order_cycle_8(
+            done, seconds, raw_seconds, conflicts=conflicts, refused=refused,
+            o2c_busy=o2c_busy, raw_busy=raw_busy, client_cpu_ms=client_cpu_ms,
+            locked_rate=locked_rate))
+        self.figures.append(fig.projection_lag(
+            _lags([c for r in results for c in r["commits"]], samples)))
+
+    def http_command(self) -> None:
+        """Receipts with an Idempotency-Key through o2c's API (no in-server projector)
+        vs the bare route writing the same transactions."""
+        from o2c.bench import http
+
+        requests = self.scale.http_requests
+        server = http.serve_o2c(self.url)
+        try:
+            head = self.app.db.head()
+            o2c = http.load_o2c(server, requests)
+            found, conflicts = http.probed(server)
+        finally:
+            server.stop()
+        window = [t for t in found if t[0] > head]
+        txns = self.captured(window, head)
+        for txn in txns:
+            txn.key_lookup = txn.command is not None
+        if self.locked is not None:
+            self.sync(head, LOCKED)
+        bare, locked = http.load_bare(self.url, self.copies, self.locked, txns, requests)
+        self.replayed(window)
+        if locked is not None:
+            self.replayed(window, LOCKED)
+        self.figures.append(fig.http_command(o2c, bare, locked, conflicts, http.CLIENTS))
 
     def hot_account(self) -> None:
         from o2c.application import Context
@@ -409,14 +361,9 @@ class Bench:
                 started = time.perf_counter()
                 app.post_journal_entry(ctx, which, lines)
                 times[which].append((time.perf_counter() - started) * 1000)
-        many, few = statistics.median(times["hot"]), statistics.median(times["cold"])
-        ratio = many / few
-        self.figures.append(Figure(
-            "hot_account", round(many, 3), "ms/command", round(few, 3), round(ratio, 3),
-            "ratio <= 1.2", ratio <= 1.2,
-            f"post_journal_entry on account 1000 holding {_n(self.scale.hot_postings)}+ "
-            f"postings vs on a fresh account holding 10, interleaved, median of "
-            f"{self.scale.hot_pairs} each", {"postings": self.scale.hot_postings}))
+        self.figures.append(fig.hot_account(
+            statistics.median(times["hot"]), statistics.median(times["cold"]),
+            self.scale.hot_postings, self.scale.hot_pairs))
 
     # Stages -----------------------------------------------------------------------------
 
@@ -517,87 +464,6 @@ class Bench:
             times.append((time.perf_counter() - started) * 1000)
         return current, statistics.median(times), max(times), postings
 
-    def stage_figures(self) -> None:
-        first, last = self.stages[0], self.stages[-1]
-        sizes = " / ".join(_n(s.events) for s in self.stages)
-        log = f"{_n(last.events)}-event log"
-        detail = {"stages": [asdict(s) for s in self.stages]}
-        processes = (f"in {last.processes} processes (the trial balance beside the other "
-                     "read models)" if last.processes > 1 else "in one process")
-        self.figures.append(ratio_figure(
-            "rebuild", last.rebuild_rate, f"events/s, {log}", last.raw_read_rate, 0.5,
-            f"Projector.rebuild() of every read model, {processes}, vs one process reading "
-            f"the same rows (events joined with their recording time) in batches and "
-            f"json.loads of each state; {last.rebuild_seconds:.1f} s", detail))
-        # Flat in log size: the largest process of the rebuild against the same at the
-        # smallest log (a long rebuild may run in more processes; the value is all of them).
-        ratio = last.process_peak_mb / first.process_peak_mb
-        self.figures.append(Figure(
-            "rebuild_memory", round(last.peak_mb, 1), f"MB peak RSS, {log}",
-            round(first.process_peak_mb, 1), round(ratio, 3),
-            "<= 300 MB in all, flat (largest process ratio <= 1.25)",
-            last.peak_mb <= 300 and ratio <= 1.25,
-            f"fresh process rebuilding, value = the peaks of all its processes added; ratio = "
-            f"its largest process ({last.process_peak_mb:.0f} MB) against the same at "
-            f"{_n(first.events)} events; at {sizes} events: "
-            + " / ".join(f"{s.peak_mb:.0f} MB in {s.processes}" for s in self.stages)))
-        for name in last.reports_ms:
-            value, small = last.reports_ms[name], first.reports_ms[name]
-            self.figures.append(Figure(
-                f"report_current:{name}", round(value, 3), f"ms median, {log}", round(small, 3),
-                round(value / small, 3), "< 10 ms, flat (ratio <= 2)",
-                value < 10 and value / small <= 2,
-                f"limit column = the same at {_n(first.events)} events; at {sizes}: "
-                + " / ".join(f"{s.reports_ms[name]:.2f}" for s in self.stages) + " ms"))
-        self.figures.append(Figure(
-            "report_as_of", round(last.as_of_max_ms, 3),
-            f"ms, slowest of 16 points, {_n(last.postings)} postings",
-            round(first.as_of_max_ms, 3), round(last.as_of_max_ms / first.as_of_max_ms, 3),
-            "< 250 ms", last.as_of_max_ms < 250,
-            f"trial_balance(as_of=, known_at=) at 15 points spread over the log and as known "
-            f"now; median {last.as_of_ms:.1f} ms; limit column = the same over "
-            f"{_n(first.postings)} postings; slowest at {sizes} events: "
-            + " / ".join(f"{s.as_of_max_ms:.1f}" for s in self.stages) + " ms"))
-        ratio = last.relative_cycle_cost / first.relative_cycle_cost
-        self.figures.append(Figure(
-            "command_growth", round(last.relative_cycle_cost, 3),
-            f"x raw cost of an order cycle, {log}", round(first.relative_cycle_cost, 3),
-            round(ratio, 3), "ratio <= 1.2 (flat)", ratio <= 1.2,
-            f"o2c's cost per order cycle over the raw replay of its rows, measured in "
-            f"alternating rounds (so the machine's pace cancels); limit column = the same "
-            f"at {_n(first.events)} events; ms per cycle at {sizes}: "
-            + " / ".join(f"{s.cycle_ms:.1f}" for s in self.stages) + " (raw "
-            + " / ".join(f"{s.raw_cycle_ms:.1f}" for s in self.stages) + ")"))
-        ratio = last.rebuild_rate / first.rebuild_rate
-        self.figures.append(Figure(
-            "rebuild_growth", round(last.rebuild_rate, 1), f"events/s, {log}",
-            round(first.rebuild_rate, 1), round(ratio, 3), "ratio >= 0.8 (time linear)",
-            ratio >= 0.8,
-            f"limit column = the same at {_n(first.events)} events; seconds at {sizes}: "
-            + " / ".join(f"{s.rebuild_seconds:.1f}" for s in self.stages)))
-
-
-def machine_cpu() -> tuple[float, float]:
-    """(busy, total) CPU time of the whole machine so far, from /proc/stat (zeros elsewhere)."""
-    stat = Path("/proc/stat")
-    if not stat.exists():
-        return 0.0, 0.0
-    fields = [float(v) for v in stat.read_text().splitlines()[0].split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle and iowait
-    return sum(fields) - idle, sum(fields)
-
-
-def _busy(before: tuple[float, float], after: tuple[float, float]) -> float:
-    """The fraction of the machine's CPU that was busy between two ``machine_cpu()``."""
-    total = after[1] - before[1]
-    return (after[0] - before[0]) / total if total else math.nan
-
-
-def _environ() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
-
 
 def _wait(condition: Callable[[], bool], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
@@ -641,31 +507,3 @@ def run(database_url: str | None, scale: str = "quick", say: Say = lambda _: Non
             return bench.run()
         finally:
             bench.close()
-
-
-def environment(database_url: str | None) -> dict[str, str]:
-    """What the figures were measured on."""
-    import os
-    import platform
-    import sqlite3
-    from importlib.metadata import version
-
-    info = {"python": platform.python_version(), "eventsourcing": version("eventsourcing"),
-            "psycopg": version("psycopg"), "sqlite": sqlite3.sqlite_version,
-            "cpus": str(os.cpu_count()), "platform": platform.platform(),
-            "when": datetime.now(UTC).isoformat(timespec="seconds")}
-    cpuinfo, meminfo = Path("/proc/cpuinfo"), Path("/proc/meminfo")
-    if cpuinfo.exists():
-        info["cpu"] = next((line.split(":", 1)[1].strip() for line in
-                            cpuinfo.read_text().splitlines() if line.startswith("model name")), "")
-    if meminfo.exists():
-        info["memory"] = meminfo.read_text().splitlines()[0].split(":", 1)[1].strip()
-    if database_url and database_url.startswith("postgres"):
-        import psycopg
-
-        with psycopg.connect(database_url.split("?")[0]) as conn:
-            row = conn.execute("SHOW server_version").fetchone()
-            info["postgresql"] = str(row[0]) if row else ""
-    info["store"] = "postgresql" if database_url and database_url.startswith("postgres") \
-        else "sqlite"
-    return info

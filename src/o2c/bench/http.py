@@ -1,5 +1,9 @@
-"""``http_command``: stock receipts through o2c's API against a bare route writing
-the same rows, each under uvicorn on a loopback port, 16 client threads."""
+"""The machinery of ``http_command``: stock receipts through o2c's API against a bare
+route writing the same rows, each under uvicorn on a loopback port, 16 client threads.
+
+The harness runs the figure (``Bench.http_command``); this module starts the
+servers, loads them and reads back what o2c's server probed.
+"""
 
 from __future__ import annotations
 
@@ -13,18 +17,16 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from fastapi import FastAPI, Response
 
-from o2c.bench.raw import Txn
-
-if TYPE_CHECKING:
-    from o2c.bench.harness import Bench, Figure
+from o2c.bench.raw import Names, Txn
 
 CLIENTS = 16
 TOKEN = "bench-" + uuid.uuid4().hex  # a throwaway admin token for a throwaway server
+HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 START_SECONDS = 60
 
 
@@ -129,65 +131,52 @@ def _warm(base: str) -> None:
         thread.join()
 
 
-def measure(bench: Bench, requests: int) -> Figure:
-    """Receipts with an Idempotency-Key through o2c's API (no in-server projector) vs
-    the bare route writing the same transactions."""
-    from o2c.bench.harness import LOCKED, Figure, pct
-
-    env = {"O2C_DATABASE_URL": bench.url, "O2C_BOOTSTRAP_TOKEN": TOKEN,
+def serve_o2c(url: str) -> Server:
+    """o2c's API on ``url`` (no in-server projector, the probe installed), a SKU per
+    client registered and each warmed up with a receipt."""
+    env = {"O2C_DATABASE_URL": url, "O2C_BOOTSTRAP_TOKEN": TOKEN,
            "O2C_SERVER_PROJECTOR": "false", "O2C_POOL_SIZE": str(CLIENTS)}
-    headers = {"Authorization": f"Bearer {TOKEN}"}
     server = Server("o2c.bench.http:probed_app", env)
     try:
-        with httpx.Client(base_url=server.base, headers=headers, timeout=60) as http:
+        with httpx.Client(base_url=server.base, headers=HEADERS, timeout=60) as http:
             for number in range(CLIENTS):  # a SKU per client: contention is order_cycle_8's
                 http.post("/stock-items", json={"sku": f"H-{number}", "name": "h"}
                           ).raise_for_status()
                 http.post(f"/stock-items/H-{number}/receipts",  # warms the server up
                           json={"quantity": "1", "unit_cost": "2.00"}).raise_for_status()
-        head = bench.app.db.head()
-        o2c = load(server.base, "/stock-items/H-{n}/receipts", headers, requests, keyed=True)
-        with httpx.Client(base_url=server.base, timeout=60) as http:
-            found, conflicts = pickle.loads(http.get("/__bench/probe").content)  # noqa: S301
-    finally:
+    except BaseException:
         server.stop()
-    window = [t for t in found if t[0] > head]
-    txns: list[Txn] = bench.captured(window, head)
-    for txn in txns:
-        txn.key_lookup = txn.command is not None
-    locked: dict[str, Any] | None = None
-    if bench.locked is not None:
-        bench.sync(head, LOCKED)
+        raise
+    return server
+
+
+def load_o2c(server: Server, requests: int) -> dict[str, Any]:
+    """Receipts with an Idempotency-Key through o2c's API: ``load()``'s result."""
+    return load(server.base, "/stock-items/H-{n}/receipts", HEADERS, requests, keyed=True)
+
+
+def probed(server: Server) -> tuple[list[Any], int]:
+    """What the probe in o2c's server saw: its transactions (first and last position,
+    reads before and after) and the concurrency conflicts it counted."""
+    with httpx.Client(base_url=server.base, timeout=60) as http:
+        found, conflicts = pickle.loads(http.get("/__bench/probe").content)  # noqa: S301
+    return found, conflicts
+
+
+def load_bare(url: str, copies: Names, locked: Names | None, txns: list[Txn],
+              requests: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The bare route writing ``txns`` into ``copies`` under the same load; and, when
+    ``locked`` copies are given, the same with o2c's table lock taken."""
     with tempfile.TemporaryDirectory(prefix="o2c-bench-") as folder:
         path = Path(folder) / "txns.pickle"
-        path.write_bytes(pickle.dumps((bench.copies, bench.locked, txns)))
+        path.write_bytes(pickle.dumps((copies, locked, txns)))
         bare = Server("o2c.bench.bare:create_app",
-                      {"O2C_BENCH_URL": bench.url, "O2C_BENCH_TXNS": str(path)})
+                      {"O2C_BENCH_URL": url, "O2C_BENCH_TXNS": str(path)})
         try:
             _warm(bare.base)
             raw = load(bare.base, "/write", {}, requests)
-            if bench.locked is not None:
-                locked = load(bare.base, "/write-locked", {}, requests)
+            with_lock = (load(bare.base, "/write-locked", {}, requests)
+                         if locked is not None else None)
         finally:
             bare.stop()
-    bench.replayed(window)
-    if locked is not None:
-        bench.replayed(window, LOCKED)
-    ratio = o2c["rate"] / raw["rate"]
-    lat, bare_lat = o2c["latencies"], raw["latencies"]
-    detail = {"requests": o2c["requests"], "p50_ms": round(pct(lat, 50), 1),
-              "p99_ms": round(pct(lat, 99), 1), "bare_p50_ms": round(pct(bare_lat, 50), 1),
-              "bare_p99_ms": round(pct(bare_lat, 99), 1), "failures": len(o2c["failures"]),
-              "bare_failures": len(raw["failures"]), "conflicts": conflicts}
-    also = ""
-    if locked is not None:
-        detail["bare_with_table_lock"] = round(locked["rate"], 1)
-        detail["bare_with_table_lock_p99_ms"] = round(pct(locked["latencies"], 99), 1)
-        also = f"; bare route with o2c's table lock: {locked['rate']:.1f}/s"
-    return Figure(
-        "http_command", round(o2c["rate"], 1), "commands/s", round(raw["rate"], 1),
-        round(ratio, 3), "ratio >= 0.5", ratio >= 0.5,
-        f"POST /stock-items/{{sku}}/receipts with Idempotency-Key, {CLIENTS} clients, "
-        f"{o2c['requests']} requests; p50 {detail['p50_ms']} ms, p99 {detail['p99_ms']} ms "
-        f"(bare p50 {detail['bare_p50_ms']} ms, p99 {detail['bare_p99_ms']} ms); "
-        f"failures {detail['failures']} (bare {detail['bare_failures']}){also}", detail)
+    return raw, with_lock
