@@ -6,15 +6,12 @@ Also: the beancount export of random books passes bean-check and balances to the
 from __future__ import annotations
 
 import os
-import tempfile
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-import psycopg
 import pytest
 from beancount import loader
 from beancount.core.data import Transaction
@@ -28,8 +25,8 @@ from o2c.config import Settings
 from o2c.export import beancount
 from o2c.persistence.audit_rows import META_TABLE
 from o2c.projections import Projector, reports, runner
+from support import fresh_database_url
 
-PG_URL = os.environ.get("O2C_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 EXAMPLES = int(os.environ.get("O2C_HYPOTHESIS_EXAMPLES", "8"))
 START = date(2026, 1, 1)
 ACCOUNTS = ["1000", "2000", "3000", "4000", "5000"]  # 1100 and 1200 take no manual entries
@@ -44,24 +41,13 @@ entries = st.lists(st.tuples(
 @contextmanager
 def fresh_app(kind: str) -> Iterator[O2C]:
     """A new database per hypothesis example (function fixtures are shared across them)."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            app = build_app(Settings(database_url=f"sqlite:///{folder}/t.sqlite3"))
-            try:
-                yield app
-            finally:
-                app.close()
-        return
-    schema = "t_" + uuid.uuid4().hex[:16]
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    app = build_app(Settings(database_url=f"{PG_URL}?schema={schema}", pool_size=2))
-    try:
-        yield app
-    finally:
-        app.close()
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with fresh_database_url(kind) as url:
+        pool = {"pool_size": 2} if kind == "postgres" else {}
+        app = build_app(Settings(database_url=url, **pool))
+        try:
+            yield app
+        finally:
+            app.close()
 
 
 def _recorded_at(app: O2C, position: int) -> str:
