@@ -11,7 +11,7 @@ from o2c.projections import Projector
 
 def _start(url: str) -> None:
     app = build_app(Settings(database_url=url, pool_size=1))
-    Projector(app)
+    Projector(app.db, app.settings)
     app.close()
 
 

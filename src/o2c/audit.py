@@ -1,26 +1,32 @@
-"""Audit: verify the hash chain of the log, and read one aggregate's history.
+"""Audit: verify the hash chain of the log, page through it, read one aggregate's
+history, and trace a sale's lineage.
 
 ``verify`` streams the log in position order, in pages, recomputing each
 event's chained hash from its stored content and its audit record; it names
 the first event that was edited, deleted, inserted or reordered. Memory stays
 bounded whatever the log's length.
+
+The log is read through ``o2c.persistence.log`` and the read models through
+``o2c.projections.reports``; this module runs no SQL of its own. ``trail``
+catches up the caller's projector before it reads the projected postings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-from o2c.persistence.audit_rows import GENESIS, META_TABLE, event_hash
+from o2c.persistence import log
+from o2c.persistence.audit_rows import GENESIS, event_hash
+from o2c.persistence.sql import Database
+from o2c.projections import Projector, reports
 
 if TYPE_CHECKING:
     from o2c.application import O2C
-
-PAGE = 5000
 
 
 @dataclass
@@ -39,38 +45,7 @@ class Verdict:
         return asdict(self)
 
 
-def _position_column(app: O2C) -> str:
-    return "notification_id" if app.db.postgres else "rowid"
-
-
-def _pages(app: O2C) -> Iterator[list[tuple[Any, ...]]]:
-    """Pages of (position, event row or None, meta row or None), merged by position."""
-    pos_col, after = _position_column(app), 0
-    events_table, meta_table = app.db.events_table, app.db.table(META_TABLE)
-    while True:
-        with app.db.transaction(write=False) as cur:
-            events = cur.execute(
-                f"SELECT {pos_col}, originator_id, originator_version, topic, state "
-                f"FROM {events_table} WHERE {pos_col} > ? ORDER BY {pos_col} LIMIT ?",
-                (after, PAGE)).fetchall()
-            last = events[-1][0] if len(events) == PAGE else None
-            bound, params = ("AND notification_id <= ?", (after, last)) if last else ("", (after,))
-            metas = cur.execute(
-                f"SELECT notification_id, actor, idempotency_key, recorded_at, hash "
-                f"FROM {meta_table} WHERE notification_id > ? {bound} ORDER BY notification_id",
-                params).fetchall()
-        by_event = {int(e[0]): e for e in events}
-        by_meta = {int(m[0]): m for m in metas}
-        positions = sorted(by_event.keys() | by_meta.keys())
-        if not positions:
-            return
-        yield [(p, by_event.get(p), by_meta.get(p)) for p in positions]
-        if last is None:
-            return
-        after = int(last)
-
-
-def verify(app: O2C, progress: Callable[[int], None] | None = None,
+def verify(db: Database, progress: Callable[[int], None] | None = None,
            expect: tuple[int, str] | None = None) -> Verdict:
     """Recomputes the chain; names the first bad event, or returns the head hash.
 
@@ -80,7 +55,7 @@ def verify(app: O2C, progress: Callable[[int], None] | None = None,
     """
     previous, count, head = GENESIS, 0, 0
     expectation_met = expect is None
-    for page in _pages(app):
+    for page in log.chain_pages(db):
         for position, event, meta in page:
             if event is None:
                 return Verdict(False, count, head, previous, position,
@@ -120,14 +95,7 @@ def history(app: O2C, aggregate_id: str) -> list[dict[str, Any]]:
         uid = UUID(str(aggregate_id))
     except ValueError:
         return []
-    pos_col = _position_column(app)
-    oid: Any = uid if app.db.postgres else uid.hex
-    with app.db.transaction(write=False) as cur:
-        rows = cur.execute(
-            f"SELECT e.{pos_col}, e.originator_version, e.topic, e.state, m.actor, "
-            f"m.idempotency_key, m.recorded_at, m.hash FROM {app.db.events_table} e "
-            f"JOIN {app.db.table(META_TABLE)} m ON m.notification_id = e.{pos_col} "
-            f"WHERE e.originator_id = ? ORDER BY e.originator_version", (oid,)).fetchall()
+    rows = log.aggregate_events(app.db, uid)
     steps = []
     for position, version, topic, state, actor, key, recorded_at, digest in rows:
         event = app.mapper.to_domain_event(StoredEvent(
@@ -164,37 +132,31 @@ def _step(app: O2C, aggregate_id: object, events: tuple[str, ...] | None = None
 
 
 def _entries_caused_by(app: O2C, source_id: str) -> list[dict[str, Any]]:
-    from o2c.projections import Projector
-
-    Projector(app, names=["trial_balance"]).catch_up()
-    with app.db.transaction(write=False) as cur:
-        rows = cur.execute(
-            f"SELECT position, entry_id, effective_date, cause, memo, account, debit, credit "
-            f"FROM {app.db.table('rm_postings')} WHERE source_id = ? "
-            "ORDER BY position, line_no", (source_id,)).fetchall()
-    entries: dict[str, dict[str, Any]] = {}
-    for position, entry_id, day, cause, memo, account, debit, credit in rows:
-        entry = entries.setdefault(entry_id, {
-            "journal_entry_id": entry_id, "position": int(position), "date": day,
-            "caused_by": cause, "memo": memo, "lines": []})
-        entry["lines"].append({"account": account,
-                               "debit": str(app_money(app, debit)),
-                               "credit": str(app_money(app, credit))})
-    return list(entries.values())
+    entries = reports.journal_entries(app.db, app.places, source_id)
+    for entry in entries:
+        entry["lines"] = [{"account": line["account"], "debit": str(line["debit"]),
+                           "credit": str(line["credit"])} for line in entry["lines"]]
+    return entries
 
 
-def app_money(app: O2C, minor: int) -> Any:
-    """Minor units back to a Decimal amount."""
-    from decimal import Decimal
+def events(db: Database, after: int = 0, limit: int = 100) -> dict[str, Any]:
+    """A page of the log in order, from position ``after``: each event's position,
+    aggregate, version, type, recording time, actor, idempotency key and hash, and
+    the position to ask for the next page from."""
+    items = [{"position": int(p), "aggregate_id": str(UUID(str(oid))), "version": int(v),
+              "event": topic.rsplit(":", 1)[-1], "recorded_at": at, "actor": actor,
+              "idempotency_key": key, "hash": digest}
+             for p, oid, v, topic, at, actor, key, digest in log.events_page(db, after, limit)]
+    return {"events": items, "next_after": items[-1]["position"] if items else after}
 
-    return Decimal(int(minor)).scaleb(-app.places)
 
-
-def trail(app: O2C, any_id: str) -> dict[str, Any]:
+def trail(app: O2C, projector: Projector, any_id: str) -> dict[str, Any]:
     """Lineage of a journal entry or sales order: back to its lead, forward to its cash.
 
-    Every step names the stored event (type, position, time, actor) behind it.
-    Raises ``NotFoundError`` for an id that is neither.
+    Every step names the stored event (type, position, time, actor) behind it;
+    the journal entries come from the projected postings, which ``projector`` (the
+    caller's) brings up to date first. Raises ``NotFoundError`` for an id that is
+    neither.
     """
     from eventsourcing.application import AggregateNotFoundError
 
@@ -233,5 +195,6 @@ def trail(app: O2C, any_id: str) -> dict[str, Any]:
     backward += _step(app, order.id, ("SalesOrder.Placed",))
     result["backward"] = backward + result["backward"]
     result["forward"] = [s for s in _step(app, order.id) if s["event"] != "SalesOrder.Placed"]
+    projector.catch_up()
     result["journal_entries"] = _entries_caused_by(app, str(order.id))
     return result

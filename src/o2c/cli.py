@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -29,6 +29,9 @@ from o2c.application import O2C
 from o2c.bootstrap import build_app
 from o2c.config import Settings
 from o2c.domain.errors import O2CError
+
+if TYPE_CHECKING:
+    from o2c.projections import Projector
 
 cli = typer.Typer(help="o2c: order to cash on one immutable log.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -162,19 +165,27 @@ def print_report(name: ReportName, report: dict[str, Any], fmt: Format) -> None:
     out.print(table)
 
 
-def compute_report(app: O2C, name: ReportName, as_of: date | None = None,
+def compute_report(projector: Projector, name: ReportName, as_of: date | None = None,
                    known_at: datetime | None = None) -> dict[str, Any]:
     """Brings the read models up to date and computes one report."""
-    from o2c.projections import Projector, reports
+    from o2c.projections import reports
 
-    Projector(app).catch_up()
+    projector.catch_up()
+    db, places = projector.db, projector.settings.places
     if name is ReportName.pipeline:
-        return reports.pipeline(app)
+        return reports.pipeline(db, places)
     if name is ReportName.inventory:
-        return reports.inventory(app)
+        return reports.inventory(db, places)
     if name is ReportName.trial_balance:
-        return reports.trial_balance(app, as_of=as_of, known_at=known_at)
-    return reports.ar_aging(app, as_of=as_of)
+        return reports.trial_balance(db, places, as_of=as_of, known_at=known_at)
+    return reports.ar_aging(db, places, as_of=as_of)
+
+
+def open_projector(app: O2C, names: list[str] | None = None) -> Projector:
+    """A projector of the application's database (creating read-model tables if missing)."""
+    from o2c.projections import Projector
+
+    return Projector(app.db, app.settings, names)
 
 
 # Commands ----------------------------------------------------------------------------
@@ -197,8 +208,9 @@ def demo(reset: Annotated[bool, typer.Option(
         story.run(app, say=lambda line: out.print(f"[dim]·[/dim] {line}"))
     except story.DemoAlreadyRecorded as refused:
         raise fail(str(refused)) from None
+    projector = open_projector(app)
     for name in (ReportName.pipeline, ReportName.inventory, ReportName.trial_balance):
-        print_report(name, compute_report(app, name), Format.table)
+        print_report(name, compute_report(projector, name), Format.table)
 
 
 def erase_store(settings: Settings) -> None:
@@ -210,18 +222,16 @@ def erase_store(settings: Settings) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(env["SQLITE_DBNAME"] + suffix).unlink(missing_ok=True)
         return
-    import psycopg
+    from o2c.bootstrap import open_database
+    from o2c.persistence import log
+    from o2c.projections.rebuild import drop
 
-
-    schema = env["POSTGRES_SCHEMA"]
-    with psycopg.connect(host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
-                         user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"],
-                         dbname=env["POSTGRES_DBNAME"], autocommit=True) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND "
-            "(tablename LIKE 'o2c%%' OR tablename LIKE 'rm%%')", (schema,))]
-        for table in tables:
-            conn.execute(f'DROP TABLE IF EXISTS "{schema}"."{table}" CASCADE')
+    db = open_database(settings)
+    try:
+        drop(db)  # the read models and their positions
+        log.erase(db)  # the log, its audit rows, commands and tokens
+    finally:
+        db.datastore.close()
 
 
 @cli.command()
@@ -244,7 +254,7 @@ def report(
     if as_of_date is not None and name in (ReportName.pipeline, ReportName.inventory):
         raise fail("--as-of applies to the trial balance and the AR aging")
     app = open_app()
-    print_report(name, compute_report(app, name, as_of_date, known), fmt)
+    print_report(name, compute_report(open_projector(app), name, as_of_date, known), fmt)
 
 
 @cli.command()
@@ -261,10 +271,7 @@ def serve(host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0
 def projections_run(interval: Annotated[float, typer.Option(
         help="Seconds to wait when the log has nothing new.")] = 0.05) -> None:
     """Follows the log and keeps every read model current (a worker process)."""
-    from o2c.projections import Projector
-
-    app = open_app()
-    projector = Projector(app)
+    projector = open_projector(open_app())
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -276,30 +283,29 @@ def projections_run(interval: Annotated[float, typer.Option(
 def projections_rebuild(names: Annotated[list[str] | None, typer.Argument(
         help="Read models to rebuild (all when none given).")] = None) -> None:
     """Rebuilds read models from position zero, in batches, with a progress bar."""
-    from o2c.projections import Projector
+    from o2c.bootstrap import open_database
+    from o2c.projections.rebuild import rebuild
 
     app = open_app()
-    projector = Projector(app)
+    projector = open_projector(app)
     unknown = set(names or ()) - set(projector.names())
     if unknown:
         raise fail(f"unknown read model(s) {', '.join(sorted(unknown))}; "
                    f"known: {', '.join(projector.names())}")
-    head = app.db.head()
+    head = projector.head()
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=err) as bar:
         task = bar.add_task("rebuilding " + ", ".join(names or projector.names()), total=head)
-        projector.rebuild(names or None,
-                          progress=lambda position, _: bar.update(task, completed=position))
+        rebuild(projector, names or None, open_db=open_database,
+                progress=lambda position, _: bar.update(task, completed=position))
     out.print(f"rebuilt {', '.join(names or projector.names())} to position {head}")
 
 
 @projections_cli.command("status")
 def projections_status() -> None:
     """Shows each read model's position against the log's head."""
-    from o2c.projections import Projector
-
     table = Table("read model", "position", "head", "lag")
-    for row in Projector(open_app()).status():
+    for row in open_projector(open_app()).status():
         table.add_row(str(row["name"]), str(row["position"]), str(row["head"]), str(row["lag"]))
     out.print(table)
 
@@ -335,7 +341,7 @@ def audit_verify(expect: Annotated[str | None, typer.Option(
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=err) as bar:
         task = bar.add_task("verifying the chain", total=app.db.head())
-        verdict = audit.verify(app, progress=lambda p: bar.update(task, completed=p),
+        verdict = audit.verify(app.db, progress=lambda p: bar.update(task, completed=p),
                                expect=expected)
     if not verdict.ok:
         sys.stdout.write(f"BROKEN at position {verdict.first_bad_position}: {verdict.reason}\n"
@@ -374,12 +380,13 @@ def export_beancount(output: Annotated[Path | None, typer.Option(
     from o2c.export import beancount
 
     app = open_app()
+    open_projector(app, ["trial_balance"]).catch_up()  # the journal is the projected postings
     if output is None:
-        for line in beancount(app):
+        for line in beancount(app.db, app.settings.currency):
             sys.stdout.write(line + "\n")
         return
     with output.open("w", encoding="utf-8") as handle:
-        for line in beancount(app):
+        for line in beancount(app.db, app.settings.currency):
             handle.write(line + "\n")
     err.print(f"wrote {output}")
 

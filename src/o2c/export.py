@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from decimal import Decimal
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from o2c.application import O2C
+from o2c.domain.money import from_minor, minor_units
+from o2c.persistence.sql import Database
 
 _ROOTS = {"asset": "Assets", "liability": "Liabilities", "equity": "Equity",
           "revenue": "Income", "expense": "Expenses"}
@@ -30,14 +28,12 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
 
 
-def beancount(app: O2C) -> Iterator[str]:
-    """The journal, line by line, from the projected postings (caught up first)."""
-    from o2c.projections import Projector
-
-    Projector(app, names=["trial_balance"]).catch_up()
-    currency, places = app.settings.currency, app.places
-    t = app.db.table
-    with app.db.transaction(write=False) as cur:
+def beancount(db: Database, currency: str) -> Iterator[str]:
+    """The journal in ``currency`` (the book currency), line by line, from the projected
+    postings as they stand (bring the trial balance up to date first)."""
+    places = minor_units(currency)
+    t = db.table
+    with db.transaction(write=False) as cur:
         accounts = {code: account_name(code, name, kind) for code, name, kind in cur.execute(
             f"SELECT code, name, type FROM {t('rm_accounts')} ORDER BY code").fetchall()}
         first = cur.execute(f"SELECT MIN(effective_date) FROM {t('rm_postings')}").fetchone()
@@ -51,7 +47,7 @@ def beancount(app: O2C) -> Iterator[str]:
     entry: str | None = None
     after = (0, 0)
     while True:
-        with app.db.transaction(write=False) as cur:
+        with db.transaction(write=False) as cur:
             rows = cur.execute(
                 f"SELECT position, line_no, entry_id, account, effective_date, debit, credit, "
                 f"cause, source_id, memo FROM {t('rm_postings')} "
@@ -70,7 +66,7 @@ def beancount(app: O2C) -> Iterator[str]:
                 yield f"  position: {_quote(str(position))}"
                 if source:
                     yield f"  source: {_quote(source)}"
-            amount = Decimal(int(debit) - int(credit)).scaleb(-places)
+            amount = from_minor(int(debit) - int(credit), places)
             yield f"  {accounts[account]}  {amount:.{places}f} {currency}"
             after = (int(position), int(line_no))
     yield ""

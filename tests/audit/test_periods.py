@@ -18,8 +18,8 @@ LINES = [{"account": "1000", "debit": "40.00"}, {"account": "3000", "credit": "4
 
 
 def _cash(app: O2C) -> object:
-    Projector(app).catch_up()
-    return next(r["balance"] for r in reports.trial_balance(app)["accounts"]
+    Projector(app.db, app.settings).catch_up()
+    return next(r["balance"] for r in reports.trial_balance(app.db, app.places)["accounts"]
                 if r["code"] == "1000")
 
 
@@ -39,7 +39,7 @@ def test_closed_period_refuses_and_reversal_corrects(app: O2C) -> None:
     assert app.journal_entry(reversal.id).date == date(2026, 11, 15)
     assert _cash(app) == 0
     # October as it was closed is untouched; the correction shows from November.
-    october = reports.trial_balance(app, as_of=date(2026, 10, 31))
+    october = reports.trial_balance(app.db, app.places, as_of=date(2026, 10, 31))
     assert next(r["balance"] for r in october["accounts"] if r["code"] == "1000") == 40
 
 

@@ -24,7 +24,8 @@ from o2c.bootstrap import build_app
 from o2c.config import Settings
 from o2c.export import beancount
 from o2c.persistence.audit_rows import META_TABLE
-from o2c.projections import Projector, reports, runner
+from o2c.projections import Projector, reports
+from o2c.projections import projector as following
 from support import fresh_database_url
 
 EXAMPLES = int(os.environ.get("O2C_HYPOTHESIS_EXAMPLES", "8"))
@@ -66,16 +67,16 @@ def _balances(report: dict[str, object]) -> dict[str, tuple[Decimal, Decimal]]:
 
 def _check(kind: str, book: list[tuple[str, str, Decimal, int]]) -> None:
     # Checkpoints every few positions, so known_at reports use them and the postings past them.
-    saved, runner.CHECKPOINT_EVERY = runner.CHECKPOINT_EVERY, 5
+    saved, following.CHECKPOINT_EVERY = following.CHECKPOINT_EVERY, 5
     try:
         _check_books(kind, book)
     finally:
-        runner.CHECKPOINT_EVERY = saved
+        following.CHECKPOINT_EVERY = saved
 
 
 def _check_books(kind: str, book: list[tuple[str, str, Decimal, int]]) -> None:
     with fresh_app(kind) as app:
-        projector = Projector(app)
+        projector = Projector(app.db, app.settings)
         seen: list[tuple[str, dict[str, tuple[Decimal, Decimal]]]] = []
         effective: list[tuple[date, str, Decimal, Decimal]] = []
         for number, (debit, credit, amount, day) in enumerate(book):
@@ -87,11 +88,11 @@ def _check_books(kind: str, book: list[tuple[str, str, Decimal, int]]) -> None:
             effective += [(when, debit, amount, Decimal(0)), (when, credit, Decimal(0), amount)]
             projector.catch_up()
             seen.append((_recorded_at(app, result.position),
-                         _balances(reports.trial_balance(app))))
+                         _balances(reports.trial_balance(app.db, app.places))))
         # known_at: exactly what the live read model showed at each recording time.
         for moment, live in seen:
             known = datetime.fromisoformat(moment.replace("Z", "+00:00"))
-            assert _balances(reports.trial_balance(app, known_at=known)) == live
+            assert _balances(reports.trial_balance(app.db, app.places, known_at=known)) == live
         # as_of: the sum of postings effective on or before each date.
         for day in sorted({d for d, *_ in effective}):
             sums: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
@@ -99,14 +100,15 @@ def _check_books(kind: str, book: list[tuple[str, str, Decimal, int]]) -> None:
                 if when <= day:
                     sums[account][0] += dr
                     sums[account][1] += cr
-            report = _balances(reports.trial_balance(app, as_of=day))
+            report = _balances(reports.trial_balance(app.db, app.places, as_of=day))
             for code, (dr, cr) in report.items():
                 assert (dr, cr) == tuple(sums.get(code, (Decimal(0), Decimal(0))))
         _check_beancount(app)
 
 
 def _check_beancount(app: O2C) -> None:
-    text = "\n".join(beancount(app))
+    Projector(app.db, app.settings, ["trial_balance"]).catch_up()
+    text = "\n".join(beancount(app.db, app.settings.currency))
     entries_, errors, _ = loader.load_string(text)
     assert errors == [], errors
     totals: dict[str, Decimal] = defaultdict(Decimal)
@@ -114,7 +116,7 @@ def _check_beancount(app: O2C) -> None:
         if isinstance(entry, Transaction):
             for posting in entry.postings:
                 totals[posting.account.split(":")[1].split("-")[0]] += posting.units.number
-    for row in reports.trial_balance(app)["accounts"]:
+    for row in reports.trial_balance(app.db, app.places)["accounts"]:
         assert totals.get(row["code"], Decimal(0)) == row["balance"], row["code"]
 
 

@@ -7,11 +7,12 @@ import pytest
 from o2c import audit, demo
 from o2c.application import O2C, Context
 from o2c.domain.errors import NotFoundError
+from o2c.projections import Projector
 
 
 def test_order_trail_runs_from_lead_to_cash(app: O2C) -> None:
     ids = demo.run(app, say=lambda _: None)
-    trail = audit.trail(app, ids["order_apex"])
+    trail = audit.trail(app, Projector(app.db, app.settings), ids["order_apex"])
     assert trail["subject_type"] == "sales_order"
     back = [step["event"] for step in trail["backward"]]
     assert back == ["Lead.Captured", "Lead.Converted", "Opportunity.Opened", "Opportunity.Won",
@@ -32,8 +33,9 @@ def test_order_trail_runs_from_lead_to_cash(app: O2C) -> None:
 
 def test_journal_entry_trail_names_its_cause(app: O2C) -> None:
     ids = demo.run(app, say=lambda _: None)
-    invoice_entry = audit.trail(app, ids["order_apex"])["journal_entries"][1]
-    trail = audit.trail(app, invoice_entry["journal_entry_id"])
+    projector = Projector(app.db, app.settings)
+    invoice_entry = audit.trail(app, projector, ids["order_apex"])["journal_entries"][1]
+    trail = audit.trail(app, projector, invoice_entry["journal_entry_id"])
     assert trail["subject_type"] == "journal_entry"
     assert trail["backward"][0]["event"] == "Lead.Captured"
     assert trail["backward"][-1]["event"] == "JournalEntry.Posted"
@@ -42,10 +44,11 @@ def test_journal_entry_trail_names_its_cause(app: O2C) -> None:
 
 
 def test_unknown_ids_are_not_found(app: O2C) -> None:
+    projector = Projector(app.db, app.settings)
     with pytest.raises(NotFoundError):
-        audit.trail(app, "nope")
+        audit.trail(app, projector, "nope")
     with pytest.raises(NotFoundError):
-        audit.trail(app, "00000000-0000-4000-8000-000000000000")
+        audit.trail(app, projector, "00000000-0000-4000-8000-000000000000")
     customer = app.register_customer(Context(), "X", "x@x.example")
     with pytest.raises(NotFoundError):
-        audit.trail(app, customer.id)
+        audit.trail(app, projector, customer.id)

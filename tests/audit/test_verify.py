@@ -53,7 +53,7 @@ def _state(app: O2C, position: int) -> bytes:
 
 def test_untouched_log_passes(app: O2C) -> None:
     _story(app)
-    verdict = audit.verify(app)
+    verdict = audit.verify(app.db)
     assert verdict.ok, verdict.reason
     assert verdict.count == verdict.head_position == app.db.head()
     with app.db.transaction(write=False) as cur:
@@ -94,7 +94,7 @@ def test_tampering_is_named(app: O2C, tamper: Callable[[O2C, int], None], words:
     _story(app)
     k = app.db.head() - 5
     tamper(app, k)
-    verdict = audit.verify(app)
+    verdict = audit.verify(app.db)
     assert not verdict.ok
     assert verdict.first_bad_position == k
     assert words in verdict.reason
@@ -111,7 +111,7 @@ def test_inserted_event_is_named(app: O2C) -> None:
             (head,)).fetchone() or (None, None)
     _intrude(app, (f"INSERT INTO {app.db.events_table} (originator_id, originator_version, "
                    "topic, state) VALUES (?, ?, ?, ?)", (oid, 999, topic, template)))
-    verdict = audit.verify(app)
+    verdict = audit.verify(app.db)
     assert not verdict.ok
     assert verdict.first_bad_position is not None
     assert verdict.first_bad_position > head
@@ -126,19 +126,19 @@ def test_the_log_refuses_update_and_delete(app: O2C) -> None:
                 f"DELETE FROM {app.db.table(META_TABLE)}"):
         with pytest.raises(Exception, match="append-only"), app.db.transaction() as cur:
             cur.execute(sql)
-    assert audit.verify(app).ok
+    assert audit.verify(app.db).ok
 
 
 def test_a_saved_head_proves_a_prefix(app: O2C) -> None:
     _story(app)
-    saved = audit.verify(app)
+    saved = audit.verify(app.db)
     app.receive_stock(CTX, "A-1", "1", "4.00")
-    assert audit.verify(app, expect=(saved.head_position, saved.head_hash)).ok
+    assert audit.verify(app.db, expect=(saved.head_position, saved.head_hash)).ok
     forged = (saved.head_position, "0" * 64)
-    verdict = audit.verify(app, expect=forged)
+    verdict = audit.verify(app.db, expect=forged)
     assert not verdict.ok
     assert "not a prefix" in verdict.reason
-    assert not audit.verify(app, expect=(10**9, saved.head_hash)).ok
+    assert not audit.verify(app.db, expect=(10**9, saved.head_hash)).ok
 
 
 def test_history_names_actor_and_key(app: O2C) -> None:

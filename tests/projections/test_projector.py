@@ -10,10 +10,14 @@ from typing import Any
 import pytest
 
 from o2c.application import O2C, Context
-from o2c.bootstrap import build_app
+from o2c.bootstrap import build_app, open_database
 from o2c.config import Settings
-from o2c.projections import Projector, reports, runner
-from o2c.projections.models import Pipeline
+from o2c.persistence import log
+from o2c.projections import Projector, reports
+from o2c.projections import projector as following
+from o2c.projections import rebuild as rebuilding
+from o2c.projections.pipeline import Pipeline
+from o2c.projections.rebuild import rebuild, reset
 
 CTX = Context(actor="test")
 
@@ -49,15 +53,15 @@ def _flow(app: O2C, n: int = 3) -> list[str]:
 @pytest.mark.parametrize("checkpoint_every", [20_000, 7])
 def test_live_equals_rebuilt(app: O2C, checkpoint_every: int,
                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runner, "CHECKPOINT_EVERY", checkpoint_every)
-    projector = Projector(app)
+    monkeypatch.setattr(following, "CHECKPOINT_EVERY", checkpoint_every)
+    projector = Projector(app.db, app.settings)
     _flow(app)
     projector.catch_up()
     live = {name: projector.digest(name) for name in projector.names()}
-    projector.rebuild()
+    rebuild(projector)
     assert {name: projector.digest(name) for name in projector.names()} == live
     # Caught up in many small batches, the result is the same too.
-    projector.reset()
+    reset(projector)
     head, position = app.db.head(), 0
     while position < head:
         _, position = projector.step(limit=7)
@@ -66,18 +70,19 @@ def test_live_equals_rebuilt(app: O2C, checkpoint_every: int,
 
 def test_figures_match_the_aggregates(app: O2C) -> None:
     orders = _flow(app, n=2)
-    Projector(app).catch_up()
-    inventory = {row["sku"]: row for row in reports.inventory(app)["items"]}
+    Projector(app.db, app.settings).catch_up()
+    inventory = {row["sku"]: row for row in reports.inventory(app.db, app.places)["items"]}
     for sku in ("P-1", "P-2"):
         item = app.stock_item(sku)
         assert inventory[sku]["on_hand"] == item.on_hand
         assert inventory[sku]["reserved"] == item.reserved
         assert inventory[sku]["value"] == item.value
-    balance = {r["code"]: r["balance"] for r in reports.trial_balance(app)["accounts"]}
+    balance = {r["code"]: r["balance"]
+               for r in reports.trial_balance(app.db, app.places)["accounts"]}
     assert balance["1200"] == sum((app.stock_item(s).value for s in ("P-1", "P-2")), Decimal(0))
     assert balance["1100"] == sum((app.sales_order(o).open_balance for o in orders), Decimal(0))
-    assert reports.trial_balance(app)["totals"]["balance"] == 0
-    status = reports.order_status(app, orders[0])
+    assert reports.trial_balance(app.db, app.places)["totals"]["balance"] == 0
+    status = reports.order_status(app.db, app.places, orders[0])
     assert status is not None
     assert status["status"] == app.sales_order(orders[0]).status == "partially_shipped"
 
@@ -86,7 +91,7 @@ def test_two_projectors_never_count_twice(settings: Settings) -> None:
     """A worker and a server projecting the same database at once."""
     first, second = build_app(settings), build_app(settings)
     try:
-        a, b = Projector(first), Projector(second)
+        a, b = Projector(first.db, first.settings), Projector(second.db, second.settings)
         errors: list[BaseException] = []
         stop = threading.Event()
 
@@ -107,7 +112,7 @@ def test_two_projectors_never_count_twice(settings: Settings) -> None:
         assert errors == []
         a.catch_up()
         live = {name: a.digest(name) for name in a.names()}
-        b.rebuild()
+        rebuild(b)
         assert {name: b.digest(name) for name in b.names()} == live
     finally:
         first.close()
@@ -116,20 +121,20 @@ def test_two_projectors_never_count_twice(settings: Settings) -> None:
 
 def test_a_failing_batch_records_nothing(app: O2C, monkeypatch: pytest.MonkeyPatch) -> None:
     _flow(app, n=1)
-    projector = Projector(app)
+    projector = Projector(app.db, app.settings)
 
     def boom(*_: object) -> None:
         raise RuntimeError("crash in the middle of a batch")
 
     monkeypatch.setattr(Pipeline, "_opened", boom)
-    broken = Projector(app)  # handlers are bound at construction
+    broken = Projector(app.db, app.settings)  # handlers are bound at construction
     with pytest.raises(RuntimeError):
         broken.catch_up()
     assert {row["position"] for row in projector.status()} == {0}
     monkeypatch.undo()
     projector.catch_up()
     live = {name: projector.digest(name) for name in projector.names()}
-    projector.rebuild()
+    rebuild(projector)
     assert {name: projector.digest(name) for name in projector.names()} == live
 
 
@@ -138,19 +143,18 @@ def test_a_rebuild_in_worker_processes_equals_one_in_process(
     """A long log is rebuilt by worker processes (the trial balance in one, the other
     read models in another); the read models come out exactly the same."""
     _flow(app, n=4)
-    projector = Projector(app)
+    projector = Projector(app.db, app.settings)
     projector.catch_up()
     live = {name: projector.digest(name) for name in projector.names()}
-    projector.rebuild(workers=2)  # this log is short: it stays in this process
-    assert projector.worker_peaks_kb == []
-    monkeypatch.setattr(runner, "PARALLEL_FROM", 0)
-    projector.rebuild(workers=2)
-    assert len(projector.worker_peaks_kb) == 2
+    # This log is short: it stays in this process.
+    assert rebuild(projector, workers=2, open_db=open_database).worker_peaks_kb == []
+    monkeypatch.setattr(rebuilding, "PARALLEL_FROM", 0)
+    assert len(rebuild(projector, workers=2, open_db=open_database).worker_peaks_kb) == 2
     assert projector.position() == app.db.head()
     assert {name: projector.digest(name) for name in projector.names()} == live
     # Only the models asked for are rebuilt, even in workers.
-    projector.rebuild(["inventory", "ar_aging"], workers=2)
-    assert len(projector.worker_peaks_kb) == 2
+    rebuilt = rebuild(projector, ["inventory", "ar_aging"], workers=2, open_db=open_database)
+    assert len(rebuilt.worker_peaks_kb) == 2
     assert {name: projector.digest(name) for name in projector.names()} == live
 
 
@@ -168,11 +172,11 @@ def test_a_rebuild_builds_the_indexes_it_dropped_again(
         app: O2C, monkeypatch: pytest.MonkeyPatch) -> None:
     """Secondary indexes are dropped for the rebuild and built again, even if it fails."""
     _flow(app, n=1)
-    projector = Projector(app)
+    projector = Projector(app.db, app.settings)
     before = _index_names(app)
     assert {"rm_postings_recorded", "rm_postings_entry", "rm_postings_source",
             "rm_settlements_invoice", "rm_orders_customer"} <= before
-    projector.rebuild()
+    rebuild(projector)
     assert _index_names(app) == before
 
     def broken(*_: object) -> int:
@@ -181,32 +185,32 @@ def test_a_rebuild_builds_the_indexes_it_dropped_again(
 
     monkeypatch.setattr(projector, "catch_up", broken)
     with pytest.raises(RuntimeError, match="disk full"):
-        projector.rebuild()
+        rebuild(projector)
     assert _index_names(app) == before
 
 
 def test_rebuilding_one_model_leaves_the_others(app: O2C) -> None:
     _flow(app, n=1)
-    projector = Projector(app)
+    projector = Projector(app.db, app.settings)
     projector.catch_up()
     before = {name: projector.digest(name) for name in projector.names()}
-    projector.reset(["inventory"])
-    assert reports.inventory(app)["items"] == []
+    reset(projector, ["inventory"])
+    assert reports.inventory(app.db, app.places)["items"] == []
     assert projector.digest("pipeline") == before["pipeline"]
     projector.catch_up()
     assert {name: projector.digest(name) for name in projector.names()} == before
     with pytest.raises(ValueError, match="unknown read model"):
-        projector.reset(["nope"])
+        reset(projector, ["nope"])
 
 
 def test_as_of_and_known_at(app: O2C) -> None:
-    projector = Projector(app)
+    projector = Projector(app.db, app.settings)
     today = date(2026, 11, 20)
     app.post_journal_entry(Context(actor="t", today=today), "capital",
                            [{"account": "1000", "debit": "100.00"},
                             {"account": "3000", "credit": "100.00"}])
     projector.catch_up()
-    first_known = reports.trial_balance(app)
+    first_known = reports.trial_balance(app.db, app.places)
     (moment,) = {row["recorded_at"] for row in _postings(app)}
     app.post_journal_entry(Context(actor="t", today=today), "back-dated fix",
                            [{"account": "1000", "debit": "5.00"},
@@ -220,10 +224,12 @@ def test_as_of_and_known_at(app: O2C) -> None:
         return next(r["balance"] for r in accounts if r["code"] == "1000")
 
     known = datetime.fromisoformat(moment.replace("Z", "+00:00"))
-    assert cash(reports.trial_balance(app)) == Decimal("105.00")
-    assert cash(reports.trial_balance(app, known_at=known)) == cash(first_known) == 100
-    assert cash(reports.trial_balance(app, as_of=today - timedelta(days=1))) == Decimal("5.00")
-    assert cash(reports.trial_balance(app, as_of=today - timedelta(days=31))) == 0
+    db, places = app.db, app.places
+    assert cash(reports.trial_balance(db, places)) == Decimal("105.00")
+    assert cash(reports.trial_balance(db, places, known_at=known)) == cash(first_known) == 100
+    assert cash(reports.trial_balance(db, places, as_of=today - timedelta(days=1))) == Decimal(
+        "5.00")
+    assert cash(reports.trial_balance(db, places, as_of=today - timedelta(days=31))) == 0
 
 
 def _postings(app: O2C) -> list[dict[str, str]]:
@@ -254,7 +260,7 @@ def test_a_batch_reads_only_its_own_stretch_of_the_audit_rows(pg_schema_url: str
     events' bounds, PostgreSQL hash-joined the whole audit table on every batch."""
     app = build_app(Settings(database_url=pg_schema_url, pool_size=2))
     try:
-        projector = Projector(app)
+        Projector(app.db, app.settings)  # the read models beside the log, as in production
         meta = app.db.table("o2c_event_meta")
         with app.db.transaction() as cur:
             # A long log, as rows only: the plan is all this test looks at.
@@ -269,7 +275,7 @@ def test_a_batch_reads_only_its_own_stretch_of_the_audit_rows(pg_schema_url: str
         head = app.db.head()
         with app.db.transaction(write=False) as cur:
             explain = _Explain(cur)
-            projector._read(explain, head - 2000, head, 5000)  # type: ignore[arg-type]
+            log.batch(app.db, explain, head - 2000, head, 5000)
         assert "o2c_event_meta" in explain.plan
         assert "Seq Scan" not in explain.plan, explain.plan
     finally:

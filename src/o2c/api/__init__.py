@@ -45,13 +45,13 @@ def create_app(settings: Settings | None = None, app: O2C | None = None) -> Fast
     settings = settings or (app.settings if app is not None else Settings())
     owned = app is None  # built here, so closed here when the server stops
     o2c = app or build_app(settings)
-    projector = Projector(o2c)
+    projector = Projector(o2c.db, o2c.settings)
 
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         worker, stop = None, threading.Event()
         if settings.server_projector:
-            worker = threading.Thread(target=_follow, args=(o2c, projector, stop),
+            worker = threading.Thread(target=_follow, args=(projector, stop),
                                       name="o2c-projector", daemon=True)
             worker.start()
         try:
@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None, app: O2C | None = None) -> Fast
 FOLLOW_SECONDS = 0.1
 
 
-def _follow(app: O2C, projector: Projector, stop: threading.Event) -> None:
+def _follow(projector: Projector, stop: threading.Event) -> None:
     """Keeps the read models current from inside the server (when no worker runs).
 
     It only reads while nothing is new (the log's head and the models' position),
@@ -102,7 +102,7 @@ def _follow(app: O2C, projector: Projector, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             before = projector.position()
-            if before < app.db.head() and projector.catch_up() > before:
+            if before < projector.head() and projector.catch_up() > before:
                 continue
         except Exception:
             log.exception("projector failed; retrying in a second")

@@ -258,7 +258,7 @@ class Bench:
         from o2c.bench.workload import order_client
         from o2c.projections import Projector
 
-        projector = Projector(self.app)
+        projector = Projector(self.app.db, self.app.settings)
         worker = subprocess.Popen(
             [sys.executable, "-m", "o2c.cli", "projections", "run"],
             env={**os.environ, "O2C_DATABASE_URL": self.url},
@@ -433,9 +433,9 @@ class Bench:
         from o2c.projections import reports
 
         app = self.app
-        current = {"trial_balance": median_ms(lambda: reports.trial_balance(app)),
-                   "pipeline": median_ms(lambda: reports.pipeline(app)),
-                   "inventory": median_ms(lambda: reports.inventory(app))}
+        current = {"trial_balance": median_ms(lambda: reports.trial_balance(app.db, app.places)),
+                   "pipeline": median_ms(lambda: reports.pipeline(app.db, app.places)),
+                   "inventory": median_ms(lambda: reports.inventory(app.db, app.places))}
         table = app.db.table("rm_postings")
         with app.db.transaction(write=False) as cur:
             row = cur.execute(f"SELECT COUNT(*), MIN(position), MAX(position) FROM {table}"
@@ -460,7 +460,7 @@ class Bench:
                 else datetime.now(UTC)
             as_of = first + timedelta(days=chance.randint(0, span + 1))
             started = time.perf_counter()
-            reports.trial_balance(app, as_of=as_of, known_at=known)
+            reports.trial_balance(app.db, app.places, as_of=as_of, known_at=known)
             times.append((time.perf_counter() - started) * 1000)
         return current, statistics.median(times), max(times), postings
 

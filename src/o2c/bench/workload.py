@@ -190,15 +190,17 @@ def rebuild_child(url: str, out: Any) -> None:
     """Rebuilds every read model from zero in this (fresh) process, as ``o2c projections
     rebuild`` does; reports (events, seconds, peak RSS in MB: this process's plus each
     rebuild worker's, if it started any; the largest single process's; processes)."""
+    from o2c.bootstrap import open_database
     from o2c.projections import Projector
+    from o2c.projections.rebuild import rebuild
 
     app = open_app(url, pool_size=1)
-    projector = Projector(app)
+    projector = Projector(app.db, app.settings)
     head = app.db.head()
     started = time.perf_counter()
-    projector.rebuild()
+    rebuilt = rebuild(projector, open_db=open_database)
     seconds = time.perf_counter() - started
-    peaks_kb = [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, *projector.worker_peaks_kb]
+    peaks_kb = [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, *rebuilt.worker_peaks_kb]
     app.close()
     out.put((head, seconds, sum(peaks_kb) / 1024, max(peaks_kb) / 1024, len(peaks_kb)))
 

@@ -10,7 +10,7 @@ from typing import Any
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.rows import tuple_row
 
-from o2c.persistence.audit_rows import META_TABLE
+from o2c.persistence import log
 
 _QMARK = re.compile(r"\?")
 
@@ -92,9 +92,6 @@ class Database:
                     cursor.close()
 
     def head(self) -> int:
-        """The log position of the newest event (0 for an empty log)."""
-        with self.transaction(write=False) as cur:
-            row = cur.execute(f"SELECT MAX(notification_id) FROM {self.table(META_TABLE)}"
-                              ).fetchone()
-        return int(row[0] or 0) if row else 0
+        """The log position of the newest event (0 for an empty log): ``log.head``."""
+        return log.head(self)
 

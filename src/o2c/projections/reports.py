@@ -5,36 +5,34 @@ account), so their cost does not grow with the log. The trial balance
 ``as_of`` an effective date and ``known_at`` a recording time sums the
 projected postings with both filters: back-dated entries append postings, and
 nothing recorded is ever rewritten, so any past view can be recomputed.
+
+Every report takes the database and the book currency's decimal places, and
+reads the read models as they stand: bringing them up to date is the caller's
+(a ``Projector``'s ``catch_up`` or ``wait_for``), never a report's.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from o2c.domain.ledger_account import DEBIT_NORMAL
-from o2c.domain.money import plain
+from o2c.domain.money import from_minor, plain
 from o2c.domain.opportunity import OPEN_STAGES
-from o2c.projections.models import QTY_SCALE
-
-if TYPE_CHECKING:
-    from o2c.application import O2C
+from o2c.persistence.sql import Database
+from o2c.projections.base import QTY_SCALE
 
 AGING_BUCKETS = (("current", None, 0), ("1-30", 1, 30), ("31-60", 31, 60),
                  ("61-90", 61, 90), ("90+", 91, None))
-
-
-def _money(app: O2C, minor: int | None) -> Decimal:
-    return Decimal(int(minor or 0)).scaleb(-app.places)
 
 
 def _qty(milli: int | None) -> Decimal:
     return plain(Decimal(int(milli or 0)).scaleb(-QTY_SCALE))
 
 
-def _rows(app: O2C, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    with app.db.transaction(write=False) as cur:
+def _rows(db: Database, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    with db.transaction(write=False) as cur:
         return cur.execute(sql, params).fetchall()
 
 
@@ -44,18 +42,18 @@ def _rate(numerator: int, denominator: int) -> Decimal:
     return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001"))
 
 
-def pipeline(app: O2C) -> dict[str, Any]:
+def pipeline(db: Database, places: int) -> dict[str, Any]:
     """Open opportunities per stage (count, amount, weighted amount), win rate, lead conversion."""
-    t = app.db.table
+    t = db.table
     stages = {row[0]: row for row in _rows(
-        app, f"SELECT stage, count, amount, weighted FROM {t('rm_pipeline_stages')}")}
-    leads = dict(_rows(app, f"SELECT status, count FROM {t('rm_lead_counts')}"))
+        db, f"SELECT stage, count, amount, weighted FROM {t('rm_pipeline_stages')}")}
+    leads = dict(_rows(db, f"SELECT status, count FROM {t('rm_lead_counts')}"))
 
     def stage(name: str) -> dict[str, Any]:
         _, count, amount, weighted = stages.get(name, (name, 0, 0, 0))
-        return {"stage": name, "count": int(count), "amount": _money(app, amount),
-                "weighted_amount": (_money(app, weighted) / 100).quantize(
-                    Decimal(1).scaleb(-app.places))}
+        return {"stage": name, "count": int(count), "amount": from_minor(amount, places),
+                "weighted_amount": (from_minor(weighted, places) / 100).quantize(
+                    Decimal(1).scaleb(-places))}
 
     won, lost = stage("won"), stage("lost")
     open_rows = [stage(name) for name in OPEN_STAGES]
@@ -76,47 +74,47 @@ def pipeline(app: O2C) -> dict[str, Any]:
     }
 
 
-def inventory(app: O2C) -> dict[str, Any]:
+def inventory(db: Database, places: int) -> dict[str, Any]:
     """Per SKU: on hand, reserved, available and value at cost."""
     items = []
     for sku, name, on_hand, reserved, value in _rows(
-            app, f"SELECT sku, name, on_hand, reserved, value FROM {app.db.table('rm_inventory')}"
+            db, f"SELECT sku, name, on_hand, reserved, value FROM {db.table('rm_inventory')}"
                  " ORDER BY sku"):
         items.append({"sku": sku, "name": name, "on_hand": _qty(on_hand),
                       "reserved": _qty(reserved), "available": _qty(on_hand - reserved),
-                      "value": _money(app, value)})
+                      "value": from_minor(value, places)})
     return {"items": items, "total_value": sum((i["value"] for i in items), Decimal(0))}
 
 
-def trial_balance(app: O2C, as_of: date | None = None,
+def trial_balance(db: Database, places: int, as_of: date | None = None,
                   known_at: datetime | None = None) -> dict[str, Any]:
     """Debits, credits and balance per account (debit positive), with totals.
 
     ``as_of``: only postings effective on or before that date. ``known_at``:
     only postings recorded at or before that time.
     """
-    t = app.db.table
-    accounts = _rows(app, f"SELECT code, name, type, debit, credit FROM {t('rm_accounts')} "
+    t = db.table
+    accounts = _rows(db, f"SELECT code, name, type, debit, credit FROM {t('rm_accounts')} "
                           "ORDER BY code")
     if as_of is not None or known_at is not None:
-        sums = _sums(app, as_of, known_at)
+        sums = _sums(db, as_of, known_at)
         accounts = [(code, name, kind, *sums.get(code, (0, 0)))
                     for code, name, kind, _, _ in accounts]
     rows = []
     for code, name, kind, debit, credit in accounts:
         rows.append({"code": code, "name": name, "type": kind,
                      "normal_balance": "debit" if kind in DEBIT_NORMAL else "credit",
-                     "debit": _money(app, debit), "credit": _money(app, credit),
-                     "balance": _money(app, int(debit or 0) - int(credit or 0))})
-    debit = sum((r["debit"] for r in rows), _money(app, 0))
-    credit = sum((r["credit"] for r in rows), _money(app, 0))
+                     "debit": from_minor(debit, places), "credit": from_minor(credit, places),
+                     "balance": from_minor(int(debit or 0) - int(credit or 0), places)})
+    debit = sum((r["debit"] for r in rows), from_minor(0, places))
+    credit = sum((r["credit"] for r in rows), from_minor(0, places))
     return {"as_of": as_of.isoformat() if as_of else None,
             "known_at": _iso(known_at) if known_at else None,
             "accounts": rows,
             "totals": {"debit": debit, "credit": credit, "balance": debit - credit}}
 
 
-def _sums(app: O2C, as_of: date | None,
+def _sums(db: Database, as_of: date | None,
           known_at: datetime | None) -> dict[str, tuple[int, int]]:
     """Debit and credit per account, effective by ``as_of``, recorded by ``known_at``.
 
@@ -125,13 +123,13 @@ def _sums(app: O2C, as_of: date | None,
     nearest checkpoint C <= P of the per-date totals, plus the postings in
     (C, P] -- so the cost is bounded by the checkpoint spacing, not the log.
     """
-    t = app.db.table
+    t = db.table
     day = as_of.isoformat() if as_of is not None else "9999-12-31"
     if known_at is None:
         return {code: (int(d), int(c)) for code, d, c in _rows(
-            app, f"SELECT account, SUM(debit), SUM(credit) FROM {t('rm_balance_by_date')} "
+            db, f"SELECT account, SUM(debit), SUM(credit) FROM {t('rm_balance_by_date')} "
                  "WHERE effective_date <= ? GROUP BY account", (day,))}
-    with app.db.transaction(write=False) as cur:
+    with db.transaction(write=False) as cur:
         # Recording times never go backwards along the log, so the last posting recorded
         # by then is at the newest such time: one index seek, then the few postings of
         # that instant (a MAX(position) over every posting recorded by then read them all).
@@ -169,14 +167,14 @@ def _iso(moment: datetime) -> str:
         return "0001-01-01T00:00:00.000000Z" if early else "9999-12-31T23:59:59.999999Z"
 
 
-def ar_aging(app: O2C, as_of: date | None = None) -> dict[str, Any]:
+def ar_aging(db: Database, places: int, as_of: date | None = None) -> dict[str, Any]:
     """Open invoices by how long past due they are on ``as_of`` (today by default)."""
     day = as_of or datetime.now(UTC).date()
     invoices: list[dict[str, Any]] = []
     buckets: dict[str, dict[str, Any]] = {
-        name: {"bucket": name, "count": 0, "amount": _money(app, 0)}
+        name: {"bucket": name, "count": 0, "amount": from_minor(0, places)}
         for name, _, _ in AGING_BUCKETS}
-    t = app.db.table
+    t = db.table
     if as_of is None:  # today: the running totals
         query = (f"SELECT invoice_number, order_id, customer_id, issued_on, due_on, total, "
                  f"paid + credited FROM {t('rm_invoices')} WHERE total > paid + credited "
@@ -192,16 +190,16 @@ def ar_aging(app: O2C, as_of: date | None = None) -> dict[str, Any]:
                  "ORDER BY i.due_on, i.invoice_number")
         params = (day.isoformat(), day.isoformat())
     for number, order_id, customer_id, issued_on, due_on, total, paid in _rows(
-            app, query, params):
+            db, query, params):
         overdue = (day - date.fromisoformat(due_on)).days
         bucket = next(name for name, low, high in AGING_BUCKETS
                       if (low is None or overdue >= low) and (high is None or overdue <= high))
-        open_amount = _money(app, total - paid)
+        open_amount = from_minor(total - paid, places)
         buckets[bucket]["count"] += 1
         buckets[bucket]["amount"] += open_amount
         invoices.append({"invoice_number": number, "order_id": order_id,
                          "customer_id": customer_id, "issued_on": issued_on, "due_on": due_on,
-                         "total": _money(app, total), "paid": _money(app, paid),
+                         "total": from_minor(total, places), "paid": from_minor(paid, places),
                          "open": open_amount, "days_overdue": max(overdue, 0),
                          "bucket": bucket})
     return {"as_of": day.isoformat(), "buckets": list(buckets.values()), "invoices": invoices,
@@ -212,25 +210,25 @@ _ORDER_COLUMNS = ("id", "customer_id", "opportunity_id", "status", "net", "cost"
                   "paid", "placed_at", "updated_at")
 
 
-def _order(app: O2C, row: tuple[Any, ...]) -> dict[str, Any]:
+def _order(places: int, row: tuple[Any, ...]) -> dict[str, Any]:
     order = dict(zip(_ORDER_COLUMNS, row, strict=True))
     for column in ("net", "cost", "invoiced", "paid"):
-        order[column] = _money(app, order[column])
+        order[column] = from_minor(order[column], places)
     order["open"] = order["invoiced"] - order["paid"]
     return order
 
 
-def order_status(app: O2C, order_id: str) -> dict[str, Any] | None:
+def order_status(db: Database, places: int, order_id: str) -> dict[str, Any] | None:
     """One order's status and amounts, as projected."""
-    rows = _rows(app, f"SELECT {', '.join(_ORDER_COLUMNS)} FROM {app.db.table('rm_orders')} "
+    rows = _rows(db, f"SELECT {', '.join(_ORDER_COLUMNS)} FROM {db.table('rm_orders')} "
                       "WHERE id = ?", (str(order_id),))
-    return _order(app, rows[0]) if rows else None
+    return _order(places, rows[0]) if rows else None
 
 
-def customer_summary(app: O2C, customer_id: str) -> dict[str, Any]:
+def customer_summary(db: Database, places: int, customer_id: str) -> dict[str, Any]:
     """A customer's orders: how many, and what was ordered, invoiced, paid and is open."""
-    orders = [_order(app, row) for row in _rows(
-        app, f"SELECT {', '.join(_ORDER_COLUMNS)} FROM {app.db.table('rm_orders')} "
+    orders = [_order(places, row) for row in _rows(
+        db, f"SELECT {', '.join(_ORDER_COLUMNS)} FROM {db.table('rm_orders')} "
              "WHERE customer_id = ? ORDER BY placed_at", (str(customer_id),))]
     live = [o for o in orders if o["status"] != "cancelled"]
     return {"orders": len(orders),
@@ -239,3 +237,19 @@ def customer_summary(app: O2C, customer_id: str) -> dict[str, Any]:
             "paid": sum((o["paid"] for o in orders), Decimal(0)),
             "open": sum((o["open"] for o in orders), Decimal(0)),
             "order_statuses": [{"id": o["id"], "status": o["status"]} for o in orders]}
+
+
+def journal_entries(db: Database, places: int, source_id: str) -> list[dict[str, Any]]:
+    """The journal entries caused by one aggregate (a sales order, say), in log order,
+    each with its lines of account, debit and credit, as projected."""
+    rows = _rows(db, "SELECT position, entry_id, effective_date, cause, memo, account, debit, "
+                     f"credit FROM {db.table('rm_postings')} WHERE source_id = ? "
+                     "ORDER BY position, line_no", (str(source_id),))
+    entries: dict[str, dict[str, Any]] = {}
+    for position, entry_id, day, cause, memo, account, debit, credit in rows:
+        entry = entries.setdefault(entry_id, {
+            "journal_entry_id": entry_id, "position": int(position), "date": day,
+            "caused_by": cause, "memo": memo, "lines": []})
+        entry["lines"].append({"account": account, "debit": from_minor(debit, places),
+                               "credit": from_minor(credit, places)})
+    return list(entries.values())

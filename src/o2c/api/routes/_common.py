@@ -7,7 +7,7 @@ from typing import Any, Protocol, TypeVar
 from fastapi import Body, Response
 
 from o2c.api.schemas.common import CommandPublic
-from o2c.application import O2C, Result
+from o2c.application import Result
 from o2c.projections import Projector
 
 P = TypeVar("P", bound=CommandPublic)
@@ -38,14 +38,14 @@ def lines_of(lines: list[Any]) -> list[dict[str, Any]]:
     return [line.model_dump(exclude_none=True) for line in lines]
 
 
-def fresh(app: O2C, projector: Projector, after: int | None) -> int:
+def fresh(projector: Projector, after: int | None) -> int:
     """Waits (up to ``WAIT_SECONDS``) for the read models to reach ``after``; their position.
 
     A position past the log's head cannot be reached by waiting, so the wait
     stops at the head: a made-up position costs no more than a real one.
     """
     if after is not None:
-        projector.wait_for(min(after, app.db.head()), timeout=WAIT_SECONDS)
+        projector.wait_for(min(after, projector.head()), timeout=WAIT_SECONDS)
     return projector.position()
 
 

@@ -32,8 +32,8 @@ def get_customer(response: Response, app: AppDep, projector: ProjectorDep,
                  customer_id: PathId) -> CustomerPublic:
     """A customer, with what its orders shipped, invoiced and paid."""
     customer = app.customer(customer_id)
-    fresh(app, projector, app.db.head())
-    summary = reports.customer_summary(app, str(customer.id))
+    fresh(projector, projector.head())
+    summary = reports.customer_summary(app.db, app.places, str(customer.id))
     return versioned(response, CustomerPublic(
         id=str(customer.id), version=customer.version, name=customer.name,
         email=customer.email, credit_limit=customer.credit_limit,

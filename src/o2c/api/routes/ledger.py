@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Response
@@ -19,6 +18,7 @@ from o2c.api.schemas.ledger import (
     ReversalPublic,
     ReverseJournalEntry,
 )
+from o2c.domain.money import from_minor
 from o2c.projections import reports
 
 router = APIRouter(tags=["ledger"])
@@ -40,9 +40,9 @@ def get_ledger_account(response: Response, app: AppDep, projector: ProjectorDep,
                        code: PathId) -> LedgerAccountPublic:
     """An account with its debits, credits and balance."""
     account = app.ledger_account(code)
-    fresh(app, projector, app.db.head())
-    balance = reports.trial_balance(app)
-    zero = Decimal(0).scaleb(-app.places)
+    fresh(projector, projector.head())
+    balance = reports.trial_balance(app.db, app.places)
+    zero = from_minor(0, app.places)
     line = next((row for row in balance["accounts"] if row["code"] == account.code),
                 {"debit": zero, "credit": zero, "balance": zero})
     return versioned(response, LedgerAccountPublic(

@@ -65,13 +65,13 @@ def _with(position: int, report: dict[str, Any]) -> dict[str, Any]:
 @router.get("/pipeline", response_model=PipelinePublic)
 def pipeline(app: AppDep, projector: ProjectorDep, after: After = None) -> dict[str, Any]:
     """Open deals per stage (count, amount, weighted amount), win rate, lead conversion."""
-    return _with(fresh(app, projector, after), reports.pipeline(app))
+    return _with(fresh(projector, after), reports.pipeline(app.db, app.places))
 
 
 @router.get("/inventory", response_model=InventoryPublic)
 def inventory(app: AppDep, projector: ProjectorDep, after: After = None) -> dict[str, Any]:
     """Per SKU: on hand, reserved, available and value."""
-    return _with(fresh(app, projector, after), reports.inventory(app))
+    return _with(fresh(projector, after), reports.inventory(app.db, app.places))
 
 
 @router.get("/trial-balance", response_model=TrialBalancePublic)
@@ -79,8 +79,8 @@ def trial_balance(app: AppDep, projector: ProjectorDep, after: After = None,
                   as_of: AsOf = None, known_at: KnownAt = None) -> dict[str, Any]:
     """Per account: debit, credit, balance; totals. As of a date, as known at a time."""
     day, moment = _day(as_of), _moment(known_at)
-    return _with(fresh(app, projector, after),
-                 reports.trial_balance(app, as_of=day, known_at=moment))
+    return _with(fresh(projector, after),
+                 reports.trial_balance(app.db, app.places, as_of=day, known_at=moment))
 
 
 @router.get("/ar-aging", response_model=ArAgingPublic)
@@ -88,4 +88,4 @@ def ar_aging(app: AppDep, projector: ProjectorDep, after: After = None,
              as_of: AsOf = None) -> dict[str, Any]:
     """Open invoices by age bucket (as of a date; today by default)."""
     day = _day(as_of)
-    return _with(fresh(app, projector, after), reports.ar_aging(app, as_of=day))
+    return _with(fresh(projector, after), reports.ar_aging(app.db, app.places, as_of=day))

@@ -7,45 +7,33 @@ each model's tracking position in one transaction per batch. Two projectors
 on one database (a worker and an API server, say) serialise on the tracking
 rows, and one that finds the positions moved under it drops its cache, so an
 event is never applied twice or skipped.
+
+Emptying and replaying read models (``rebuild``) lives in ``o2c.projections.rebuild``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import queue
-import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 import orjson
 
-from o2c.persistence.audit_rows import META_TABLE
+from o2c.config import Settings
+from o2c.persistence import log
 from o2c.persistence.connection import SCHEMA_LOCK
 from o2c.persistence.sql import Cursor, Database
-from o2c.projections.models import (
-    READ_MODELS,
-    Envelope,
-    EventData,
-    ReadModel,
-    Rows,
-    Table,
-    TrialBalance,
-    text_id,
-)
+from o2c.projections.base import Envelope, EventData, ReadModel, Rows, Table, text_id
+from o2c.projections.read_models import READ_MODELS
 
-if TYPE_CHECKING:
-    from o2c.application import O2C
-
+#: The table of each read model's position in the log (a stored format: one row per
+#: read model, ``name`` and ``position``).
 TRACKING_TABLE = "o2c_tracking"
 BATCH_SIZE = 5000
-#: A rebuild of at least this many events runs its read models in parallel processes
-#: (see ``Projector.rebuild``); below it, starting them costs more than they save.
-PARALLEL_FROM = 50_000
 #: Rows the projector keeps cached between batches; past it the cache starts afresh, so
 #: a rebuild's memory stays flat however long the log (100,000 took 138 MB at a million
 #: events, 20,000 73 MB against 56 MB at 11,000; 5,000 rebuilt as fast, in 66 MB at
@@ -57,7 +45,6 @@ CACHE_LIMIT = 5_000
 CHECKPOINT_EVERY = 20_000
 
 Progress = Callable[[int, int], None]
-_INDEX_NAME = re.compile(r"INDEX IF NOT EXISTS \{s\}(\w+)")
 
 
 class _BatchRows(Rows):
@@ -139,21 +126,27 @@ class _BatchRows(Rows):
 
 
 class Projector:
-    """Keeps the read models of one application's database current."""
+    """Keeps the read models of one database current.
 
-    def __init__(self, app: O2C, names: Sequence[str] | None = None) -> None:
-        self.app = app
-        self.db = app.db
-        self.models: list[ReadModel] = [cls(app.places) for cls in READ_MODELS
+    ``names`` limits it to some read models (all by default). Building one
+    creates the read-model and tracking tables if they are missing: build one
+    per process and share it (the API server keeps one in its app state), not
+    one per read.
+    """
+
+    def __init__(self, db: Database, settings: Settings,
+                 names: Sequence[str] | None = None) -> None:
+        self.db = db
+        self.settings = settings
+        self.models: list[ReadModel] = [cls(settings.places) for cls in READ_MODELS
                                         if names is None or cls.name in names]
         self.tables = {t.name: t for m in self.models for t in m.tables}
         self.rows = _BatchRows(self.db, self.tables)
         self._handlers = {m.name: m.handlers_by_topic() for m in self.models}
         self._known: dict[str, int] = {}
-        self._lock = threading.Lock()
-        self._rowid = "rowid" if not self.db.postgres else "notification_id"
-        #: How the last rebuild ran: its worker processes' peak RSS (kB), none if in-process.
-        self.worker_peaks_kb: list[int] = []
+        #: Held while this projector writes (a batch, a reset, index DDL): one at a time
+        #: per process; other processes are kept out by the tracking rows.
+        self.lock = threading.Lock()
         self.create_tables()
 
     @staticmethod
@@ -163,18 +156,14 @@ class Projector:
 
     def create_tables(self) -> None:
         """Creates the read-model and tracking tables if they are missing."""
-        prefix = f'"{self.db.schema}".' if self.db.postgres else ""
-        with self.db.transaction() as cur:
-            if self.db.postgres:  # two processes starting together must not race on DDL
-                cur.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+        with schema_transaction(self.db) as cur:
             cur.execute(f"CREATE TABLE IF NOT EXISTS {self.db.table(TRACKING_TABLE)} "
                         "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)")
             for model in self.models:
                 for table in model.tables:
                     cur.execute(table.create_sql(self.db.table(table.name)))
                 for index in model.indexes:
-                    # PostgreSQL names an index without its schema.
-                    cur.execute(index.format(s="", t=prefix))
+                    cur.execute(index_sql(self.db, index))
                 cur.execute(f"INSERT INTO {self.db.table(TRACKING_TABLE)} (name, position) "
                             "VALUES (?, 0) ON CONFLICT (name) DO NOTHING", (model.name,))
 
@@ -191,19 +180,6 @@ class Projector:
         rows = cur.execute(f"SELECT name, position FROM {table} WHERE name IN ({marks}){lock}",
                            names).fetchall()
         return {name: int(position) for name, position in rows}
-
-    def _read(self, cur: Cursor, after: int, stop: int, limit: int) -> list[tuple[Any, ...]]:
-        return cur.execute(
-            f"SELECT e.{self._rowid}, e.originator_id, e.topic, e.state, m.recorded_at "
-            f"FROM {self.db.events_table} e JOIN {self.db.table(META_TABLE)} m "
-            f"ON m.notification_id = e.{self._rowid} WHERE e.{self._rowid} > ? "
-            f"AND e.{self._rowid} <= ? "
-            # The same bounds on the audit rows: without them PostgreSQL may hash-join the
-            # whole audit table on every batch (a seq scan of a million rows per step at a
-            # million events, which left a live follower a minute behind under load).
-            "AND m.notification_id > ? AND m.notification_id <= ? "
-            f"ORDER BY e.{self._rowid} LIMIT ?",
-            (after, stop, after, stop, limit)).fetchall()
 
     def _apply(self, rows: list[tuple[Any, ...]], positions: dict[str, int]) -> None:
         behind = [m for m in self.models if positions[m.name] < int(rows[-1][0])]
@@ -224,11 +200,6 @@ class Projector:
                 if envelope.position > after:
                     handler(envelope, cache)
 
-    def _head(self, cur: Cursor) -> int:
-        row = cur.execute(f"SELECT MAX(notification_id) FROM {self.db.table(META_TABLE)}"
-                          ).fetchone()
-        return int(row[0] or 0) if row else 0
-
     def step(self, limit: int = BATCH_SIZE) -> tuple[int, int]:
         """Applies one batch; returns (events read, lowest position of any model).
 
@@ -236,18 +207,18 @@ class Projector:
         ``CHECKPOINT_EVERY``): read models that keep checkpoints write them
         exactly there, so live and rebuilt models hold the same rows.
         """
-        with self._lock, self.db.transaction() as cur:
+        with self.lock, self.db.transaction() as cur:
             positions = self._lock_positions(cur)
             if positions != {n: self._known.get(n) for n in positions}:
                 self.rows.reset()  # someone else moved the positions: the cache is stale
             start = min(positions.values())
             stop = (start // CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY
-            rows = self._read(cur, start, stop, limit)
+            rows = log.batch(self.db, cur, start, stop, limit)
             # Ids are given out and committed in order (the recorder's table lock, or
             # SQLite's single writer), so once the head is past ``stop`` every event up
             # to it is visible: a batch that read fewer than ``limit`` has them all.
             read_all = len(rows) < limit or int(rows[-1][0]) == stop
-            complete = read_all and self._head(cur) >= stop
+            complete = read_all and log.head(self.db, cur) >= stop
             if not rows and not complete:
                 self._known = positions
                 return 0, start
@@ -275,7 +246,7 @@ class Projector:
 
     def catch_up(self, progress: Progress | None = None) -> int:
         """Applies every event recorded so far; returns the position reached."""
-        head = self.db.head()
+        head = log.head(self.db)
         position = -1
         while True:
             previous = position
@@ -289,9 +260,13 @@ class Projector:
         """The lowest tracking position of this projector's read models."""
         return min(int(row["position"]) for row in self.status())
 
+    def head(self) -> int:
+        """The log position of the newest event."""
+        return log.head(self.db)
+
     def status(self) -> list[dict[str, int | str]]:
         """Each read model's position, the log's head, and the lag between them."""
-        head = self.db.head()
+        head = log.head(self.db)
         names = [m.name for m in self.models]
         with self.db.transaction(write=False) as cur:
             rows = dict(cur.execute(
@@ -315,110 +290,26 @@ class Projector:
     def run_forever(self, stop: threading.Event, interval: float = 0.05) -> None:
         """Follows the log until ``stop`` is set (the worker process and the server)."""
         while not stop.is_set():
-            if self.position() >= self.db.head():
+            if self.position() >= log.head(self.db):
                 stop.wait(interval)  # idle: reads only, no write lock
                 continue
             count, _ = self.step()
             if count == 0:
                 stop.wait(interval)
 
-    # Rebuilding ------------------------------------------------------------------------
-
-    def reset(self, names: Iterable[str] | None = None) -> None:
-        """Empties the named read models and sets their position back to zero."""
-        wanted = set(names) if names else {m.name for m in self.models}
-        unknown = wanted - {m.name for m in self.models}
-        if unknown:
-            raise ValueError(f"unknown read model(s): {', '.join(sorted(unknown))}")
-        with self._lock, self.db.transaction() as cur:
-            self._lock_positions(cur)
-            for model in self.models:
-                if model.name in wanted:
-                    for table in model.tables:
-                        cur.execute(f"DELETE FROM {self.db.table(table.name)}")
-                    cur.execute(f"UPDATE {self.db.table(TRACKING_TABLE)} SET position = 0 "
-                                "WHERE name = ?", (model.name,))
-            self.rows.reset()
-            self._known = {}
-
-    def rebuild(self, names: Iterable[str] | None = None,
-                progress: Progress | None = None, *, workers: int | None = None) -> int:
-        """Replays the whole log into the named read models, in batches.
-
-        Read models share nothing, so on PostgreSQL a long rebuild runs them in
-        ``workers`` processes (default: one per core, at most two groups: the
-        trial balance, which handles every posting line and is most of the work,
-        and the rest), each a projector of its own; they write different tables
-        and lock different tracking rows. On SQLite, whose single writer lock a
-        batch holds while it applies, and for short logs, it runs here.
-        """
-        wanted = list(names) if names else [m.name for m in self.models]
-        self.reset(wanted)
-        self.worker_peaks_kb = []
-        # Secondary indexes (postings by recording time, entry and source; ...) are
-        # dropped and built again at the end: inserting a million postings into
-        # indexes on random keys costs more than sorting them once (a rebuild only
-        # looks rows up by primary key). A rebuild that fails still rebuilds them.
-        self._indexes(wanted, create=False)
-        try:
-            groups = self._groups(wanted, workers)
-            if len(groups) > 1:
-                self._rebuild_in_processes(groups, progress)
-            position = self.catch_up(progress)
-        finally:
-            self._indexes(wanted, create=True)
-        return position
-
-    def _indexes(self, names: list[str], *, create: bool) -> None:
-        prefix = f'"{self.db.schema}".' if self.db.postgres else ""
-        with self._lock, self.db.transaction() as cur:
-            if self.db.postgres:
-                cur.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
-            for model in self.models:
-                if model.name not in names:
-                    continue
-                for index in model.indexes:
-                    if create:
-                        cur.execute(index.format(s="", t=prefix))
-                    else:
-                        found = _INDEX_NAME.search(index)
-                        assert found is not None, index
-                        cur.execute(f"DROP INDEX IF EXISTS {prefix}{found.group(1)}")
-
-    def _groups(self, wanted: list[str], workers: int | None) -> list[list[str]]:
-        if workers is None:
-            workers = min(2, os.cpu_count() or 1) if self.db.postgres else 1
-        if workers < 2 or len(wanted) < 2 or self.db.head() < PARALLEL_FROM:
-            return [wanted]
-        heavy = [n for n in wanted if n == TrialBalance.name] or wanted[:1]
-        rest = [n for n in wanted if n not in heavy]
-        groups = [heavy] + [rest[i::workers - 1] for i in range(workers - 1)]
-        return [g for g in groups if g]
-
-    def _rebuild_in_processes(self, groups: list[list[str]],
-                              progress: Progress | None) -> None:
-        import multiprocessing
-
-        context = multiprocessing.get_context("spawn")  # no inherited connections or threads
-        peaks: Any = context.Queue()
-        processes = [context.Process(target=_catch_up_in_process,
-                                     args=(self.app.settings, group, peaks), daemon=True)
-                     for group in groups]
-        for process in processes:
-            process.start()
-        head = self.db.head()
-        while any(p.is_alive() for p in processes):
-            if progress is not None:
-                progress(self.position(), head)
-            for process in processes:
-                process.join(timeout=0.2)
-        for _ in [p for p in processes if p.exitcode == 0]:  # each put one before exiting
-            with contextlib.suppress(queue.Empty):
-                self.worker_peaks_kb.append(int(peaks.get(timeout=10)))
-        failed = [p.exitcode for p in processes if p.exitcode]
-        if failed:
-            raise RuntimeError(f"a rebuild worker failed (exit status {failed[0]}); the read "
-                               "models it was rebuilding are behind: run the rebuild again")
+    @contextmanager
+    def exclusive(self) -> Iterator[Cursor]:
+        """A write transaction holding this projector's read models still: their
+        tracking rows are locked (no other projector moves them meanwhile) and the
+        row cache is dropped afterwards (the caller changes rows under it)."""
+        with self.lock:
+            try:
+                with self.db.transaction() as cur:
+                    self._lock_positions(cur)
+                    yield cur
+            finally:
+                self.rows.reset()
+                self._known = {}
 
     def digest(self, name: str) -> str:
         """A canonical SHA-256 of a read model's rows, to compare live and rebuilt."""
@@ -435,19 +326,21 @@ class Projector:
         return digest.hexdigest()
 
 
-def _catch_up_in_process(settings: Any, names: list[str], peaks: Any) -> None:
-    """A rebuild worker: one application and projector for ``names``, caught up to the
-    head; puts its peak RSS (kB) on ``peaks``."""
-    import resource
+@contextmanager
+def schema_transaction(db: Database) -> Iterator[Cursor]:
+    """A write transaction for DDL on read models: on PostgreSQL it takes the schema
+    lock first (two processes starting together must not race on DDL)."""
+    with db.transaction() as cur:
+        if db.postgres:
+            cur.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+        yield cur
 
-    from o2c.bootstrap import build_app
 
-    app = build_app(settings)
-    try:
-        Projector(app, names).catch_up()
-    finally:
-        app.close()
-    peaks.put(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+def index_sql(db: Database, index: str) -> str:
+    """A read model's ``CREATE INDEX`` for this database (PostgreSQL names an index
+    without its schema, and its table with it)."""
+    prefix = f'"{db.schema}".' if db.postgres else ""
+    return index.format(s="", t=prefix)
 
 
 def _plain(value: Any) -> Any:

@@ -1,0 +1,68 @@
+"""The receivables read model (``ar_aging``): every invoice with what was paid and
+credited on it, and each settlement by date."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from o2c.domain.sales_order import SalesOrder
+from o2c.projections.base import Envelope, ReadModel, Rows, Table, aggregate_id
+
+
+class Receivables(ReadModel):
+    """Every invoice with what was paid on it, for AR aging."""
+
+    name = "ar_aging"
+    tables = (
+        Table("rm_ar_orders", ("order_id",), ("order_id TEXT", "customer_id TEXT")),
+        Table("rm_invoices", ("invoice_number",), (
+            "invoice_number TEXT", "order_id TEXT", "customer_id TEXT", "issued_on TEXT",
+            "due_on TEXT", "total BIGINT", "paid BIGINT", "credited BIGINT")),
+        Table("rm_invoice_settlements", ("position", "invoice_number"), (
+            "position BIGINT", "invoice_number TEXT", "settled_on TEXT", "amount BIGINT")),
+    )
+    indexes = ("CREATE INDEX IF NOT EXISTS {s}rm_settlements_invoice ON "
+               "{t}rm_invoice_settlements (invoice_number, settled_on)",)
+
+    def register(self) -> None:
+        self.on(SalesOrder.Placed, self._placed)
+        self.on(SalesOrder.Invoiced, self._invoiced)
+        self.on(SalesOrder.PaymentReceived, self._paid)
+        self.on(SalesOrder.InvoiceCredited, self._credited)
+
+    def _credited(self, e: Envelope, rows: Rows) -> None:
+        event: Any = e.event
+        invoice = rows.get("rm_invoices", (event.invoice_number,))
+        assert invoice is not None
+        invoice["credited"] = self.minor(event.total)
+        rows.put("rm_invoices", (event.invoice_number,), invoice)
+        rows.add("rm_invoice_settlements", {
+            "position": e.position, "invoice_number": event.invoice_number,
+            "settled_on": event.credited_on.isoformat(), "amount": invoice["credited"]})
+
+    def _placed(self, e: Envelope, rows: Rows) -> None:
+        event: Any = e.event
+        rows.put("rm_ar_orders", (aggregate_id(e),), {"order_id": aggregate_id(e),
+                                             "customer_id": str(event.customer_id)})
+
+    def _invoiced(self, e: Envelope, rows: Rows) -> None:
+        event: Any = e.event
+        order = rows.get("rm_ar_orders", (aggregate_id(e),))
+        assert order is not None
+        rows.put("rm_invoices", (event.invoice_number,), {
+            "invoice_number": event.invoice_number, "order_id": aggregate_id(e),
+            "customer_id": order["customer_id"], "issued_on": event.issued_on.isoformat(),
+            "due_on": event.due_on.isoformat(), "total": self.minor(event.total), "paid": 0,
+            "credited": 0})
+
+    def _paid(self, e: Envelope, rows: Rows) -> None:
+        event: Any = e.event
+        for allocation in event.allocations:
+            invoice = rows.get("rm_invoices", (allocation["invoice_number"],))
+            assert invoice is not None
+            invoice["paid"] += self.minor(allocation["amount"])
+            rows.put("rm_invoices", (allocation["invoice_number"],), invoice)
+            rows.add("rm_invoice_settlements", {
+                "position": e.position, "invoice_number": allocation["invoice_number"],
+                "settled_on": event.received_on.isoformat(),
+                "amount": self.minor(allocation["amount"])})
