@@ -43,7 +43,7 @@ def _status(store: Cli) -> dict[str, tuple[int, int, int]]:
 def _digests(url: str) -> dict[str, str]:
     app = build_app(Settings(database_url=url))
     try:
-        projector = Projector(app)
+        projector = Projector(app.db, app.settings)
         return {name: projector.digest(name) for name in READ_MODELS}
     finally:
         app.close()
