@@ -149,8 +149,10 @@ def _rebuild_in_processes(projector: Projector, groups: list[list[str]],
 
     context = multiprocessing.get_context("spawn")  # no inherited connections or threads
     peaks: Any = context.Queue()
+    opening: Any = context.Lock()
     processes = [context.Process(target=_catch_up_in_process,
-                                 args=(open_db, projector.settings, group, peaks), daemon=True)
+                                 args=(open_db, projector.settings, group, peaks, opening),
+                                 daemon=True)
                  for group in groups]
     for process in processes:
         process.start()
@@ -172,12 +174,16 @@ def _rebuild_in_processes(projector: Projector, groups: list[list[str]],
 
 
 def _catch_up_in_process(open_db: OpenDatabase, settings: Settings, names: list[str],
-                         peaks: Any) -> None:
+                         peaks: Any, opening: Any) -> None:
     """A rebuild worker: a projector for ``names`` on its own database connection,
-    caught up to the head; puts its peak RSS (kB) on ``peaks``."""
+    caught up to the head; puts its peak RSS (kB) on ``peaks``. Workers open their
+    databases one at a time (``opening``): opening one may run the log's
+    ``CREATE ... IF NOT EXISTS``, which two PostgreSQL sessions must not run at once
+    ("tuple concurrently updated")."""
     import resource
 
-    db = open_db(settings)
+    with opening:
+        db = open_db(settings)
     try:
         Projector(db, settings, names).catch_up()
     finally:
