@@ -2,14 +2,15 @@
 
 Everything that turns configuration into objects happens here and nowhere
 else: the eventsourcing environment for the database URL, the locks on hot
-aggregates, the application (``O2C``), plain transactions on the same database
-(``Database``) and the token store. Callers (the CLI, the API factory, the
+aggregates, the application (``O2C``), and plain transactions on the same
+database (``Database``). Callers (the CLI, the API factory, the
 bench, tests) ask for what they need; nothing below this module builds its own
 ``Settings()`` or opens its own store.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from eventsourcing.persistence import InfrastructureFactory
@@ -17,9 +18,11 @@ from eventsourcing.utils import Environment
 
 from o2c.application import O2C
 from o2c.config import Settings
-from o2c.persistence.connection import env_for_url, schema_lock
+from o2c.persistence import log
+from o2c.persistence.connection import env_for_url, is_postgres, schema_lock
 from o2c.persistence.locks import aggregate_locks
 from o2c.persistence.sql import Database
+from o2c.projections.rebuild import drop
 
 
 def store_env(settings: Settings) -> dict[str, str]:
@@ -43,5 +46,24 @@ def open_database(settings: Settings) -> Database:
     """Plain transactions on the configured store, without an application (for
     processes that only read the log or write read models, e.g. rebuild workers).
     The log's tables must exist (an application created them)."""
-    factory: Any = InfrastructureFactory.construct(Environment("O2C", store_env(settings)))
-    return Database(factory.application_recorder())
+    env = store_env(settings)
+    with schema_lock(env):  # eventsourcing's CREATE ... IF NOT EXISTS races on PostgreSQL
+        factory: Any = InfrastructureFactory.construct(Environment("O2C", env))
+        return Database(factory.application_recorder())
+
+
+def erase_store(settings: Settings) -> None:
+    """Deletes the configured store: the SQLite file, or every o2c table of the
+    PostgreSQL schema (read models and their positions, the log, its audit rows,
+    commands and tokens)."""
+    env = env_for_url(settings.database_url)  # refuses a malformed URL before deleting
+    if not is_postgres(env):
+        for suffix in ("", "-wal", "-shm"):
+            Path(env["SQLITE_DBNAME"] + suffix).unlink(missing_ok=True)
+        return
+    db = open_database(settings)
+    try:
+        drop(db)
+        log.erase(db)
+    finally:
+        db.datastore.close()

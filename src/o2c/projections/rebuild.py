@@ -149,9 +149,8 @@ def _rebuild_in_processes(projector: Projector, groups: list[list[str]],
 
     context = multiprocessing.get_context("spawn")  # no inherited connections or threads
     peaks: Any = context.Queue()
-    opening: Any = context.Lock()
     processes = [context.Process(target=_catch_up_in_process,
-                                 args=(open_db, projector.settings, group, peaks, opening),
+                                 args=(open_db, projector.settings, group, peaks),
                                  daemon=True)
                  for group in groups]
     for process in processes:
@@ -174,16 +173,14 @@ def _rebuild_in_processes(projector: Projector, groups: list[list[str]],
 
 
 def _catch_up_in_process(open_db: OpenDatabase, settings: Settings, names: list[str],
-                         peaks: Any, opening: Any) -> None:
+                         peaks: Any) -> None:
     """A rebuild worker: a projector for ``names`` on its own database connection,
-    caught up to the head; puts its peak RSS (kB) on ``peaks``. Workers open their
-    databases one at a time (``opening``): opening one may run the log's
-    ``CREATE ... IF NOT EXISTS``, which two PostgreSQL sessions must not run at once
-    ("tuple concurrently updated")."""
+    caught up to the head; puts its peak RSS (kB) on ``peaks``. (``open_db`` must be
+    safe to call from several processes at once: ``o2c.bootstrap.open_database``
+    takes the schema lock around eventsourcing's ``CREATE ... IF NOT EXISTS``.)"""
     import resource
 
-    with opening:
-        db = open_db(settings)
+    db = open_db(settings)
     try:
         Projector(db, settings, names).catch_up()
     finally:
