@@ -11,7 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from o2c.cli.common import err, fail, open_app, out
-from o2c.cli.render import Format, plain
+from o2c.cli.render import Format
+from o2c.projections.reports import jsonable
 
 audit_cli = typer.Typer(help="Audit the log.", no_args_is_help=True)
 
@@ -54,12 +55,12 @@ def audit_history(aggregate_id: Annotated[str, typer.Argument(
     if not steps:
         raise fail(f"no events for {aggregate_id!r}")
     if fmt is Format.json:
-        sys.stdout.write(json.dumps(plain(steps), indent=2, default=str) + "\n")
+        sys.stdout.write(json.dumps(jsonable(steps), indent=2, default=str) + "\n")
         return
     table = Table("position", "version", "event", "recorded at", "actor", "key", "data",
                   title=f"History of {aggregate_id}", caption="--format json for every field")
     for step in steps:
         table.add_row(str(step["position"]), str(step["version"]), step["event"],
                       step["recorded_at"], step["actor"], step["idempotency_key"] or "",
-                      json.dumps(plain(step["data"]), default=str)[:60])
+                      json.dumps(jsonable(step["data"]), default=str)[:60])
     out.print(table)

@@ -13,6 +13,7 @@ from typing import Any
 from rich.table import Table
 
 from o2c.cli.common import out
+from o2c.projections.reports import jsonable
 
 
 class Format(StrEnum):
@@ -30,16 +31,6 @@ class ReportName(StrEnum):
     inventory = "inventory"
     trial_balance = "trial-balance"
     ar_aging = "ar-aging"
-
-
-def plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def report_rows(name: ReportName, report: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
@@ -69,7 +60,7 @@ def report_rows(name: ReportName, report: dict[str, Any]) -> tuple[list[dict[str
 def print_report(name: ReportName, report: dict[str, Any], fmt: Format) -> None:
     """Prints a report as a table, JSON or CSV."""
     if fmt is Format.json:
-        sys.stdout.write(json.dumps(plain(report), indent=2) + "\n")
+        sys.stdout.write(json.dumps(jsonable(report), indent=2) + "\n")
         return
     rows, footer = report_rows(name, report)
     if fmt is Format.csv:
@@ -77,7 +68,7 @@ def print_report(name: ReportName, report: dict[str, Any], fmt: Format) -> None:
         if rows:
             writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
             writer.writeheader()
-            writer.writerows(plain(rows))
+            writer.writerows(jsonable(rows))
         sys.stdout.write(buffer.getvalue())
         return
     table = Table(title=name.value.replace("-", " ").title(), caption=footer)

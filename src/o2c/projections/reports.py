@@ -253,3 +253,16 @@ def journal_entries(db: Database, places: int, source_id: str) -> list[dict[str,
         entry["lines"].append({"account": account, "debit": from_minor(debit, places),
                                "credit": from_minor(credit, places)})
     return list(entries.values())
+
+
+def jsonable(value: Any) -> Any:
+    """A report (or an audit history) as JSON values: decimals and dates as strings."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value

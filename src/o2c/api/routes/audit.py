@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from o2c import audit
 from o2c.api.deps import AppDep, PathId, ProjectorDep, allow
 from o2c.api.schemas.audit import AuditLogPublic, StreamPublic, TrailPublic, VerdictPublic
-from o2c.api.schemas.common import plain
 from o2c.domain.errors import NotFoundError
+from o2c.projections.reports import jsonable
 
 router = APIRouter(prefix="/audit", tags=["audit"],
                    dependencies=[allow("auditor", "finance")])
@@ -30,13 +30,13 @@ def stream(app: AppDep, aggregate_id: PathId) -> dict[str, Any]:
     if not steps:
         raise NotFoundError(f"no events for {aggregate_id!r}")
     return {"aggregate_id": aggregate_id,
-            "events": plain(steps)}
+            "events": jsonable(steps)}
 
 
 @router.get("/trail/{aggregate_id}", response_model=TrailPublic)
 def trail(app: AppDep, projector: ProjectorDep, aggregate_id: PathId) -> dict[str, Any]:
     """Lineage of a journal entry or sales order: back to its lead, forward to its cash."""
-    result: dict[str, Any] = plain(audit.trail(app, projector, aggregate_id))
+    result: dict[str, Any] = jsonable(audit.trail(app, projector, aggregate_id))
     return result
 
 

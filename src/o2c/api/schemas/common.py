@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
@@ -69,16 +69,3 @@ class CommandPublic(Out):
     version: int
     position: int = Field(description="Log position of what was recorded; pass it as "
                                       "?after= to a report to read your own write.")
-
-
-def plain(value: Any) -> Any:
-    """Decimals to strings, recursively, for free-form report bodies."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
