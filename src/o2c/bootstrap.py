@@ -2,14 +2,15 @@
 
 Everything that turns configuration into objects happens here and nowhere
 else: the eventsourcing environment for the database URL, the locks on hot
-aggregates, the application (``O2C``), and plain transactions on the same
-database (``Database``). Callers (the CLI, the API factory, the
-bench, tests) ask for what they need; nothing below this module builds its own
-``Settings()`` or opens its own store.
+aggregates, the application (``O2C``), plain transactions on the same database
+(``Database``), and an API server's projector and token store. Callers (the
+CLI, the API factory, the bench, tests) ask for what they need; nothing below
+this module builds its own ``Settings()`` or opens its own store.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,13 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from o2c.application import O2C
+from o2c.auth import TokenStore
 from o2c.config import Settings
 from o2c.persistence import log
 from o2c.persistence.connection import env_for_url, is_postgres, schema_lock
 from o2c.persistence.locks import aggregate_locks
 from o2c.persistence.sql import Database
+from o2c.projections import Projector
 from o2c.projections.rebuild import drop
 
 
@@ -40,6 +43,31 @@ def build_app(settings: Settings | None = None, env: dict[str, str] | None = Non
     full = {**store_env(settings), **(env or {})}
     with schema_lock(full):
         return O2C(settings, env=full, locks=aggregate_locks(full))
+
+
+@dataclass
+class Server:
+    """What one API server process holds: the application, the projector that keeps
+    its read models current, and the token store that knows its callers."""
+
+    settings: Settings
+    app: O2C
+    projector: Projector
+    tokens: TokenStore
+    owns_app: bool
+
+    def close(self) -> None:
+        """Closes the application if this server built it."""
+        if self.owns_app:
+            self.app.close()
+
+
+def build_server(settings: Settings | None = None, app: O2C | None = None) -> Server:
+    """A server's parts, on ``app`` or on a new application from ``settings``."""
+    settings = settings or (app.settings if app is not None else Settings())
+    o2c = app or build_app(settings)
+    return Server(settings, o2c, Projector(o2c.db, o2c.settings),
+                  TokenStore(o2c.db, settings.bootstrap_token), owns_app=app is None)
 
 
 def open_database(settings: Settings) -> Database:

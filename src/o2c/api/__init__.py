@@ -32,8 +32,7 @@ from o2c.api.routes import (
     stock_items,
 )
 from o2c.application import O2C
-from o2c.auth import TokenStore
-from o2c.bootstrap import build_app
+from o2c.bootstrap import build_server
 from o2c.config import Settings
 from o2c.projections import Projector
 
@@ -42,10 +41,8 @@ log = logging.getLogger("o2c.api")
 
 def create_app(settings: Settings | None = None, app: O2C | None = None) -> FastAPI:
     """The API over one application (built from the environment when not given)."""
-    settings = settings or (app.settings if app is not None else Settings())
-    owned = app is None  # built here, so closed here when the server stops
-    o2c = app or build_app(settings)
-    projector = Projector(o2c.db, o2c.settings)
+    server = build_server(settings, app)
+    settings, projector = server.settings, server.projector
 
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
@@ -60,8 +57,7 @@ def create_app(settings: Settings | None = None, app: O2C | None = None) -> Fast
             stop.set()
             if worker is not None:
                 worker.join(timeout=5)
-            if owned:
-                o2c.close()
+            server.close()  # the application, if built here
 
     api = FastAPI(
         title="o2c",
@@ -77,9 +73,9 @@ def create_app(settings: Settings | None = None, app: O2C | None = None) -> Fast
         lifespan=lifespan,
         responses=errors.openapi_responses(),
     )
-    api.state.o2c = o2c
+    api.state.o2c = server.app
     api.state.projector = projector
-    api.state.tokens = TokenStore(o2c.db, settings.bootstrap_token)
+    api.state.tokens = server.tokens
     errors.install(api)
     for module in (leads, customers, opportunities, stock_items, sales_orders, ledger, reports,
                    audit):
