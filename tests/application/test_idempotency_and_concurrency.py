@@ -436,3 +436,29 @@ def test_a_journal_entry_read_by_id_is_a_lookup_not_a_scan(app: O2C,
     assert reads.total <= 1
     with pytest.raises(NotFoundError):
         app.journal_entry("00000000-0000-4000-8000-000000000000")
+
+
+def test_a_retry_refused_because_its_first_delivery_just_committed_gets_the_first_answer(
+        app: O2C, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The retry looked its key up before the first delivery committed, then found the
+    order confirmed: it answers with the first delivery's answer, not 409."""
+    customer = stocked(app)
+    order = app.place_sales_order(CTX, customer, [{"sku": "S-1", "quantity": "2",
+                                                   "unit_price": "9.00"}]).id
+    real_replay, first, lookups = app.runner._replay, [], []
+
+    def lookup_then_lose_the_race(key: str, fingerprint: str) -> Result | None:
+        lookups.append(key)
+        if len(lookups) == 1:  # the retry's first lookup: nothing yet ...
+            first.append(app.confirm_order(keyed("K-race"), order))  # ... then A commits
+            return None
+        return real_replay(key, fingerprint)
+
+    monkeypatch.setattr(app.runner, "_replay", lookup_then_lose_the_race)
+    retried = app.confirm_order(keyed("K-race"), order)
+    assert answer(retried)[:3] == answer(first[0])[:3]
+    assert retried.replayed
+    assert app.db.head() == first[0].position  # the retry recorded nothing
+    monkeypatch.setattr(app.runner, "_replay", real_replay)
+    with pytest.raises(Exception, match="confirmed"):  # without the key: refused
+        app.confirm_order(CTX, order)

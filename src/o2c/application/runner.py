@@ -7,7 +7,8 @@ expected version, on which business date) and its arguments; the runner
 1. fingerprints the command (its name and payload: the payload keys are
    declared once, on the decorator, and hashed into stored fingerprints, so
    they never change) and answers a known idempotency key with its stored
-   answer;
+   answer, before running it and again whenever it is refused or loses a race
+   (a concurrent delivery of the same command may have just committed);
 2. calls the use case with an ``Attempt``: the context plus the attempt's
    ``hold`` on hot aggregates' locks, passed explicitly (a use case cannot
    run outside the runner, so it cannot forget the locks);
@@ -35,7 +36,12 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from o2c.domain.errors import ConcurrencyError, IdempotencyKeyReusedError, VersionMismatchError
+from o2c.domain.errors import (
+    ConcurrencyError,
+    IdempotencyKeyReusedError,
+    O2CError,
+    VersionMismatchError,
+)
 from o2c.domain.stock_item import StockItem
 from o2c.persistence import log
 from o2c.persistence.audit_rows import CommandRecord, dumps
@@ -172,6 +178,14 @@ class CommandRunner:
                 except IntegrityError:
                     lost = True
                     self.hot.lost(aggregates)
+                except O2CError:
+                    # A refusal may come from what a first delivery of this same keyed
+                    # command just did (its order is confirmed now): that delivery's
+                    # answer is the answer, not the refusal.
+                    prior = self._replay(key, fingerprint) if key is not None else None
+                    if prior is not None:
+                        return prior
+                    raise
                 else:
                     lost = False
             if lost:
