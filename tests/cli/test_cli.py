@@ -125,3 +125,14 @@ def test_projections_audit_export_tokens(store: str, tmp_path: Path) -> None:
     assert token.exit_code == 0  # type: ignore[attr-defined]
     assert len(token.stdout.strip().split()) == 1  # type: ignore[attr-defined]
     assert run("tokens", "create", "--role", "janitor").exit_code == 2  # type: ignore[attr-defined]
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    """``python -m o2c.cli`` is how the bench starts its projection worker."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "o2c.cli", "projections", "--help"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "rebuild" in done.stdout
