@@ -267,7 +267,13 @@ class Bench:
         stop = threading.Event()
         try:
             head = self.app.db.head()
-            _wait(lambda: projector.position() >= head, 120)  # the worker has caught up
+
+            def caught_up() -> bool:
+                if worker.poll() is not None:
+                    raise RuntimeError(f"the projection worker exited ({worker.returncode})")
+                return projector.position() >= head
+
+            _wait(caught_up, 120)  # the worker has caught up
             sampler = threading.Thread(target=_sample, args=(projector, stop, samples))
             sampler.start()
             cpu_before = machine.cpu_times()
