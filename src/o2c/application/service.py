@@ -40,7 +40,7 @@ class O2C(CRM, Orders, Stock, Ledger):
         Engine.__init__(self, env)
         self.settings = settings
         self.places = settings.places
-        self.db = Database(self.recorder)
+        self.db = Database(self.recorder, owner=self)
         self.locks = locks or AggregateLocks()
         self.books = Books(self, self.places)
         self.runner = CommandRunner(self, self.db, self.locks)

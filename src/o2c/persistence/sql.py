@@ -51,7 +51,12 @@ class Cursor:
 class Database:
     """Transactions on the event store's own database, through its connection pool."""
 
-    def __init__(self, recorder: Any) -> None:
+    def __init__(self, recorder: Any, owner: object = None) -> None:
+        """``owner``: what owns the recorder's connection pool and closes it when it is
+        collected (an eventsourcing ``Application`` closes its pool in ``__del__``); kept
+        alive as long as this object is used, so a caller holding only the ``Database``
+        (a projector, a token lookup) never finds the pool closed under it."""
+        self.owner = owner
         self.recorder = recorder
         self.datastore = recorder.datastore
         self.postgres = isinstance(recorder, PostgresApplicationRecorder)
