@@ -1,9 +1,13 @@
-"""Each role may use exactly the routes the contract gives it; 401 without a token."""
+"""Each role may use exactly the routes the contract gives it; 401 without a token, or with
+a bad, forged or revoked one."""
 
 from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+
+from o2c import auth
+from o2c.application import O2C
 
 ALL = {"sales", "warehouse", "finance", "auditor", "admin"}
 SALES, WAREHOUSE, FINANCE = {"sales", "admin"}, {"warehouse", "admin"}, {"finance", "admin"}
@@ -63,7 +67,12 @@ def test_every_route_is_classified(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_role_matrix(client: TestClient, tokens: dict[str, dict[str, str]]) -> None:
+def test_role_matrix(client: TestClient, tokens: dict[str, dict[str, str]],
+                     api_app: O2C) -> None:
+    revoked = auth.create_token(api_app.db, "admin", "gone")
+    auth.revoke_token(api_app.db, revoked[4:20])
+    admin = tokens["admin"]["Authorization"].removeprefix("Bearer ")
+    forged = f"o2c_{admin[4:20]}_{revoked[21:]}"  # a real admin's id, another's secret
     problems = []
     for method, path in _routes(client):
         url = _url(path)
@@ -71,7 +80,8 @@ def test_role_matrix(client: TestClient, tokens: dict[str, dict[str, str]]) -> N
         if (anonymous.status_code != 401 or anonymous.json()["error"] != "unauthorized"
                 or anonymous.headers.get("WWW-Authenticate") != "Bearer"):
             problems.append(f"{method} {path} without a token: {anonymous.status_code}")
-        for wrong in ("Bearer nope", "Basic YWRtaW46YWRtaW4=", "Bearer", "nope"):
+        for wrong in ("Bearer nope", "Basic YWRtaW46YWRtaW4=", "Bearer", "nope",
+                      f"Bearer {revoked}", f"Bearer {forged}"):
             bad = client.request(method, url, json={}, headers={"Authorization": wrong})
             if bad.status_code != 401:
                 problems.append(f"{method} {path} with {wrong!r}: {bad.status_code}")

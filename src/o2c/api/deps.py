@@ -16,19 +16,22 @@ from o2c.auth import MAX_TOKEN, ROLES, TokenInfo, TokenStore
 from o2c.projections import Projector
 
 ALL_ROLES = ROLES
+#: The roles that may record anything (the auditor reads only).
+WRITERS = frozenset(ROLES) - {"auditor"}
 
 #: An id, SKU or account code in a path (longer ones cannot exist: 422).
 PathId = Annotated[str, Path(min_length=1, max_length=100)]
 
 bearer = HTTPBearer(
     auto_error=False, scheme_name="bearer",
-    description="A token from `o2c tokens create --role ROLE`, or `O2C_BOOTSTRAP_TOKEN` "
-                "(admin). Who may write: sales (leads, customers, opportunities, placing, "
-                "confirming and cancelling orders), warehouse (stock, confirming orders, "
-                "shipments), finance (invoices, payments, credit notes, ledger accounts, "
-                "journal entries, periods), auditor (nothing), admin (everything). Every "
-                "role reads current state and reports; the audit log is for auditor, finance "
-                "and admin. No or an unknown token: 401; a role not allowed: 403.")
+    description="A token from `o2c tokens create --role ROLE` (until it expires or `o2c "
+                "tokens revoke ID`), or `O2C_BOOTSTRAP_TOKEN` (admin). Who may write: "
+                "sales (leads, customers, opportunities, placing, confirming and cancelling "
+                "orders), warehouse (stock, confirming orders, shipments), finance (invoices, "
+                "payments, credit notes, ledger accounts, journal entries, periods), auditor "
+                "(nothing), admin (everything). Every role reads current state and reports; "
+                "the audit log is for auditor, finance and admin. No, an unknown, a revoked "
+                "or an expired token: 401; a role not allowed: 403.")
 
 
 def get_app(request: Request) -> O2C:
@@ -56,7 +59,9 @@ def caller(request: Request, credentials: Annotated[
     store: TokenStore = request.app.state.tokens
     info = store.lookup(token) if 0 < len(token) <= MAX_TOKEN else None
     if info is None:
-        raise HTTPException(401, "unknown or malformed bearer token")
+        # The same answer for every reason, and never the token itself.
+        raise HTTPException(401, "unknown, revoked or expired bearer token")
+    request.state.actor = info.actor  # for the access log (api/middleware.py)
     return info
 
 
@@ -97,7 +102,10 @@ def command_context(
         alias="If-Match", max_length=40, pattern=r'^(W/)?"?[0-9]{1,18}"?$',
         description="The aggregate's expected version; a mismatch answers 412.")] = None,
 ) -> Context:
-    """Who acts, under which idempotency key and expected version."""
+    """Who acts, under which idempotency key and expected version. Every command takes
+    this, so the auditor is refused here too, whatever the route's own roles say."""
+    if who.role not in WRITERS:
+        raise HTTPException(403, f"role {who.role} may not write")
     return Context(actor=who.actor, idempotency_key=idempotency_key or None,
                    expected_version=_version(if_match))
 
