@@ -122,6 +122,11 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "o2c.bootstrap": frozenset({"o2c.domain", "o2c.config", "o2c.persistence",
                                 "o2c.application", "o2c.projections", "o2c.auth"}),
     "o2c.api": frozenset({"o2c", "o2c.domain", "o2c.config", "o2c.application",
+                          "o2c.projections", "o2c.audit", "o2c.auth", "o2c.bootstrap",
+                          "o2c.web"}),
+    # The web app: what the API may import (the API installs it; it reads the API's
+    # roles and error table from the running app, never by importing the API).
+    "o2c.web": frozenset({"o2c", "o2c.domain", "o2c.config", "o2c.application",
                           "o2c.projections", "o2c.audit", "o2c.auth", "o2c.bootstrap"}),
     "o2c.cli": frozenset({"o2c", "o2c.domain", "o2c.config", "o2c.persistence",
                           "o2c.application", "o2c.projections", "o2c.audit", "o2c.auth",
