@@ -35,7 +35,9 @@ ZERO = D("0.00")
 TAX_RATE = D("0.08")
 SENSOR, GATEWAY, CABLE = "NT-SENSOR-100", "NT-GATEWAY-200", "NT-CABLE-5M"
 ACCOUNTS = ("1000", "1100", "1200", "2000", "2100", "3000", "4000", "5000", "5100")
-READ_MODELS = ("pipeline", "inventory", "trial_balance", "ar_aging", "order_status")
+READ_MODELS = ("pipeline", "inventory", "trial_balance", "ar_aging", "order_status",
+               "customer_list", "lead_list", "opportunity_list", "order_list", "invoice_list",
+               "journal_list")
 SCRIPT = Path(sys.executable).with_name("o2c")
 O2C_COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "o2c.cli"]
 
