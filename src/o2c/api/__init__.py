@@ -6,24 +6,27 @@ keys, tokens, events and read models all live in the database.
 
 The package: this factory; ``deps`` (what routes depend on: the application,
 the caller, the command context), ``errors`` (errors to HTTP, in one table),
-``middleware`` (body limit, no-store), ``routes`` (one router per resource) and
-``schemas`` (their bodies and answers, one module per router).
+``middleware`` (request ids, the access log and metrics; body limit, no-store),
+``routes`` (one router per resource, and ``health``: /healthz, /readyz,
+/metrics) and ``schemas`` (their bodies and answers, one module per router).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from o2c import __version__
+from o2c import __version__, web
 from o2c.api import errors, middleware
 from o2c.api.routes import (
     audit,
     customers,
+    health,
     leads,
     ledger,
     opportunities,
@@ -76,12 +79,34 @@ def create_app(settings: Settings | None = None, app: O2C | None = None) -> Fast
     api.state.o2c = server.app
     api.state.projector = projector
     api.state.tokens = server.tokens
+    api.state.metrics = metrics = middleware.Metrics()
+    metrics.registry.register(health.StoreCollector(projector))
     errors.install(api)
+    web.install(api)  # the web app's pages first: they share /leads, for browsers only
     for module in (leads, customers, opportunities, stock_items, sales_orders, ledger, reports,
-                   audit):
+                   audit, health):
         api.include_router(module.router)
-    middleware.install(api)
+    middleware.install(api, metrics)
+    _access_log()
     return api
+
+
+def _access_log() -> None:
+    """Where the access log's JSON lines go: wherever logging sends ``o2c.access``; and
+    under uvicorn with its access log on (``o2c serve``), to stderr in place of
+    uvicorn's own lines, which say less. ``--no-access-log`` or a log level above
+    ``info`` turns both off (the bench's servers run so)."""
+    access = middleware.access_log
+    access.setLevel(logging.INFO)
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    if (access.handlers or not uvicorn_access.handlers
+            or not uvicorn_access.isEnabledFor(logging.INFO)):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access.addHandler(handler)
+    access.propagate = False
+    uvicorn_access.disabled = True
 
 
 #: How often the in-server projector looks for new events.

@@ -4,21 +4,30 @@ No route builds an error response by hand; they raise, and these handlers
 answer. ``STATUSES`` says, per status, which domain or application errors
 answer with it, the code of a bare HTTP error with it, and how the OpenAPI spec
 describes it on every operation.
+
+Every database error is a 503 with ``Retry-After`` (never a 500): the store
+being away, timing out or refusing is not a bug of the server, and a client
+may retry (with the same Idempotency-Key, a retried command is never recorded
+twice). The body never carries the driver's message (it may hold SQL); the
+server's log does.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.persistence import OperationalError, PersistenceError
+import psycopg
+from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from o2c.api.schemas.common import ErrorPublic
+from o2c.application.runner import OutcomeUnknownError
 from o2c.domain.errors import (
     ConcurrencyError,
     DomainError,
@@ -62,8 +71,14 @@ STATUSES: tuple[Status, ...] = (
     Status(422, "invalid_input", "Invalid input, or an Idempotency-Key reused with another "
                                  "body; nothing was recorded",
            (IdempotencyKeyReusedError, InvalidInputError)),
-    Status(503, "unavailable", "The store is unavailable; retry"),
+    Status(503, "unavailable", "The store is unavailable; retry after `Retry-After` seconds "
+                               "(a command may have been recorded only if the detail says "
+                               "its outcome is unknown: retry it with the same "
+                               "Idempotency-Key)"),
 )
+
+#: Seconds a client is told to wait (``Retry-After``) before retrying after a 503.
+RETRY_AFTER_SECONDS = 2
 
 #: A domain or application error's status, by its class (the first class in an
 #: error's MRO that is listed decides).
@@ -122,19 +137,28 @@ def install(app: FastAPI) -> None:
         return error(exc.status_code, HTTP_CODES.get(exc.status_code, "error"), str(exc.detail),
                      headers=dict(exc.headers or {}))
 
-    @app.exception_handler(OperationalError)
-    def _store_down(_: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("store unavailable: %s", exc)
-        return error(503, "unavailable", "the store is unavailable; retry shortly")
+    def _store(_: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, OutcomeUnknownError):
+            log.error("command outcome unknown: %s (%r)", exc, exc.__cause__)
+            detail = str(exc)
+        else:
+            log.warning("store unavailable: %r", exc)
+            detail = "the store is unavailable; retry shortly"
+        return error(503, "unavailable", detail,
+                     headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
-    @app.exception_handler(PersistenceError)
-    def _store_error(_: Request, exc: PersistenceError) -> JSONResponse:
-        log.error("store error: %s", exc)
-        return error(503, "unavailable", "the store refused the operation; retry shortly")
+    # eventsourcing's errors (what its recorders and pools raise), and the drivers'
+    # own, should one come through unwrapped (o2c's SQLite write transactions use the
+    # driver directly).
+    for store_error in (PersistenceError, psycopg.Error, sqlite3.Error):
+        app.add_exception_handler(store_error, _store)
 
     @app.exception_handler(Exception)
-    def _bug(_: Request, exc: Exception) -> JSONResponse:
+    def _bug(request: Request, exc: Exception) -> JSONResponse:
         # A bug, never a client's doing: the answer keeps the error shape and says
-        # nothing about the internals (the log has the traceback).
-        log.error("unexpected error: %r", exc)
-        return error(500, "internal_error", "an unexpected error on the server")
+        # nothing about the internals (the log has the traceback). It is answered
+        # outside the middleware, so it echoes the request's id itself.
+        request_id = getattr(request.state, "request_id", None)
+        log.error("unexpected error (request %s): %r", request_id, exc)
+        return error(500, "internal_error", "an unexpected error on the server",
+                     headers={"X-Request-ID": request_id} if request_id else None)

@@ -15,7 +15,17 @@ expected version, on which business date) and its arguments; the runner
 3. saves every aggregate the use case returns, with the command's audit
    record, in one atomic write, and retries from a fresh load when another
    writer won a race, up to ``MAX_ATTEMPTS`` times, then refuses with
-   ``ConcurrencyError``.
+   ``ConcurrencyError``;
+4. never answers a write that may have committed with an error: when the
+   save fails in a way that leaves the outcome open (the connection dropped
+   at ``COMMIT``; the recorder retried a write that had in fact committed and
+   met its own events; a snapshot failed after the events committed), it
+   looks for the command in the log (by its idempotency key, or by its last
+   event, compared byte for byte) and answers as recorded, or with the
+   save's error if it is not there; if the store stays away for
+   ``RESOLVE_SECONDS`` it says the outcome is unknown (``OutcomeUnknownError``,
+   a 503), never that the command failed. Once the write committed, nothing
+   after it (releasing the hot locks) fails it.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ import functools
 import hashlib
 import inspect
 import json
+import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -34,7 +45,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, OperationalError, PersistenceError
 
 from o2c.domain.errors import (
     ConcurrencyError,
@@ -51,9 +62,22 @@ if TYPE_CHECKING:
     from o2c.application.engine import Engine
     from o2c.persistence.sql import Database
 
+logger = logging.getLogger("o2c.runner")
+
 MAX_ATTEMPTS = 10
+#: How long a command whose write may have committed keeps asking the store whether
+#: it did, before answering that the outcome is unknown.
+RESOLVE_SECONDS = 3.0
+#: The pause between two such questions.
+RESOLVE_PAUSE = 0.2
 #: How long a stock item that lost a write race counts as hot (see ``HotLocks``).
 HOT_SECONDS = 10.0
+
+
+class OutcomeUnknownError(OperationalError):
+    """The store went away while a command was being recorded and did not come back
+    within ``RESOLVE_SECONDS`` to say whether it was: retry it with the same
+    Idempotency-Key (its first answer comes back if it was recorded)."""
 
 
 @dataclass(frozen=True)
@@ -164,44 +188,117 @@ class CommandRunner:
             if prior is not None:
                 return prior
         for attempt in range(MAX_ATTEMPTS):
-            aggregates: Sequence[Aggregate] = ()
-            with contextlib.ExitStack() as held:
-                try:
-                    result, aggregates = use_case(Attempt(ctx, self.hot, held, attempt > 0))
-                    record = CommandRecord(
-                        actor=ctx.actor, idempotency_key=key, command=command,
-                        fingerprint=fingerprint, result=dumps(
-                            {"id": result.id, "version": result.version,
-                             "extra": result.extra}))
-                    recordings = self.engine.save(*aggregates, o2c=record)
-                    self.engine.cache(aggregates)
-                except IntegrityError:
-                    lost = True
-                    self.hot.lost(aggregates)
-                except O2CError:
-                    # A refusal may come from what a first delivery of this same keyed
-                    # command just did (its order is confirmed now): that delivery's
-                    # answer is the answer, not the refusal.
-                    prior = self._replay(key, fingerprint) if key is not None else None
-                    if prior is not None:
-                        return prior
-                    raise
-                else:
-                    lost = False
-            if lost:
-                # Either another writer got to one of these aggregates first (retry
-                # from a fresh load, holding the hot ones' locks) or the same key was
-                # just used (answer as then).
-                if key is not None:
-                    prior = self._replay(key, fingerprint)
-                    if prior is not None:
-                        return prior
-                time.sleep(random.uniform(0, 0.004 * 2**attempt))  # noqa: S311 - jitter
-                continue
-            result.position = recordings[-1].notification.id if recordings else self.db.head()
-            return result
+            held = contextlib.ExitStack()
+            try:
+                written = self._attempt(ctx, command, fingerprint, use_case,
+                                        Attempt(ctx, self.hot, held, attempt > 0))
+            except BaseException:
+                held.close()
+                raise
+            try:
+                held.close()  # the hot locks: after the write, so never the command's failure
+            except Exception as error:  # the write's outcome stands
+                logger.warning("%s: hot locks not released cleanly: %r", command, error)
+            if written is not None:
+                return written
+            # Either another writer got to one of these aggregates first (retry from a
+            # fresh load, holding the hot ones' locks) or the same key was just used
+            # (answer as then).
+            if key is not None:
+                prior = self._replay(key, fingerprint)
+                if prior is not None:
+                    return prior
+            time.sleep(random.uniform(0, 0.004 * 2**attempt))  # noqa: S311 - jitter
         raise ConcurrencyError(f"{command}: the data kept changing under concurrent writers; "
                                "try again")
+
+    def _attempt(self, ctx: Context, command: str, fingerprint: str,
+                 use_case: Callable[[Attempt], Outcome], attempt: Attempt) -> Result | None:
+        """One attempt: its answer, or None when it lost a race and wrote nothing."""
+        key = ctx.idempotency_key
+        try:
+            result, aggregates = use_case(attempt)
+            record = CommandRecord(
+                actor=ctx.actor, idempotency_key=key, command=command,
+                fingerprint=fingerprint, result=dumps(
+                    {"id": result.id, "version": result.version, "extra": result.extra}))
+            pending = [event for aggregate in aggregates for event in aggregate.pending_events]
+            try:
+                recordings = self.engine.save(*aggregates, o2c=record)
+            except IntegrityError:
+                # Usually another writer took a version first. But the recorder retries
+                # a write whose connection dropped, and if that write had committed the
+                # retry meets its own events: then this command is recorded.
+                if (mine := self._landed(result, pending, settle=False)) is not None:
+                    return mine
+                self.hot.lost(aggregates)
+                return None
+            except PersistenceError as error:
+                return self._resolve(command, key, fingerprint, result, pending, error)
+        except O2CError:
+            # A refusal may come from what a first delivery of this same keyed
+            # command just did (its order is confirmed now): that delivery's
+            # answer is the answer, not the refusal.
+            prior = self._replay(key, fingerprint) if key is not None else None
+            if prior is not None:
+                return prior
+            raise
+        self.engine.cache(aggregates)
+        result.position = recordings[-1].notification.id if recordings else self.db.head()
+        return result
+
+    def _landed(self, result: Result, pending: Sequence[Any], *, settle: bool
+                ) -> Result | None:
+        """``result`` with its log position if this attempt's events are in the log
+        (``settle``: after waiting for a commit that may still be in flight).
+
+        A write is all or nothing, so its last event decides; it is this attempt's
+        if its stored bytes are the ones this attempt would store (they carry the
+        event's creation time to the microsecond, so another writer's event at that
+        version differs).
+        """
+        if not pending:
+            return None
+        last = pending[-1]
+        found = log.event_at(self.db, last.originator_id, last.originator_version,
+                             settle=settle)
+        if found is None:
+            return None
+        position, topic, state = found
+        mine = self.engine.mapper.to_stored_event(last)
+        if (topic, state) != (mine.topic, bytes(mine.state)):
+            return None
+        result.position = position
+        return result
+
+    def _resolve(self, command: str, key: str | None, fingerprint: str, result: Result,
+                 pending: Sequence[Any], error: PersistenceError) -> Result:
+        """After a save that failed with its outcome open: the answer if the command is
+        recorded; ``error`` again if it is not (the recorder already retried the write
+        on a fresh connection: what failed it stands); ``OutcomeUnknownError`` if the
+        store does not say within ``RESOLVE_SECONDS``."""
+        logger.warning("%s: the write failed with its outcome open (%r); asking the log",
+                       command, error)
+        deadline = time.monotonic() + RESOLVE_SECONDS
+        while True:
+            try:
+                if key is not None:  # the key's row is written with the events
+                    found = self._replay(key, fingerprint)
+                else:
+                    found = self._landed(result, pending, settle=True)
+            except PersistenceError:
+                if time.monotonic() + RESOLVE_PAUSE >= deadline:
+                    raise OutcomeUnknownError(
+                        f"{command}: the store went away while recording it; whether it was "
+                        "recorded is unknown. Retry with the same Idempotency-Key.") from error
+                time.sleep(RESOLVE_PAUSE)
+                continue
+            if found is None:
+                logger.warning("%s: not recorded", command)
+                raise error
+            logger.warning("%s: recorded at position %s; answering as recorded",
+                           command, found.position)
+            return found
 
     def _replay(self, key: str, fingerprint: str) -> Result | None:
         found = log.find_command(self.db, key)

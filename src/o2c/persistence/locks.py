@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -13,7 +14,12 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
+import psycopg
+from eventsourcing.persistence import OperationalError
+
 from o2c.persistence.connection import connect, is_postgres
+
+log = logging.getLogger("o2c.locks")
 
 
 def lock_key(scope: str, aggregate_id: UUID) -> int:
@@ -43,7 +49,16 @@ class AggregateLocks:
 
 
 class PostgresLocks(AggregateLocks):
-    """Session-level advisory locks, one connection per thread, all taken in one trip."""
+    """Session-level advisory locks, one connection per thread, all taken in one trip.
+
+    A lock connection outlives requests, so it may be found dead (the server
+    restarted, the network dropped it): taking locks on a dead connection
+    replaces it with a new one and tries once more, and driver errors come out
+    as eventsourcing's ``OperationalError`` (the API's 503), never as a raw
+    psycopg error. Releasing runs after the command's write committed, so it
+    never fails the command: if the unlock cannot be sent, the connection is
+    closed, and its session's locks go with it.
+    """
 
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
@@ -52,16 +67,51 @@ class PostgresLocks(AggregateLocks):
         self.connections: list[Any] = []
         self.guard = threading.Lock()
 
-    def _connection(self) -> Any:
+    def _connection(self) -> tuple[Any, bool]:
+        """This thread's lock connection, and whether it was just opened."""
         conn = getattr(self.local, "conn", None)
-        if conn is None or conn.closed:
+        if conn is not None and not conn.closed:
+            return conn, False
+        try:
             conn = connect(self.env)
             timeout = int(float(self.env.get("POSTGRES_LOCK_TIMEOUT", "30")))
-            conn.execute(f"SET lock_timeout = '{timeout}s'")
-            self.local.conn = conn
-            with self.guard:
-                self.connections.append(conn)
-        return conn
+            # The server's keepalives end a session whose client vanished without a
+            # word (a network cut) within about 25 s, and its locks with it; by
+            # default the kernel's two hours would keep those hot items locked.
+            conn.execute(f"SET lock_timeout = '{timeout}s'; SET tcp_keepalives_idle = 10; "
+                         "SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3")
+        except psycopg.Error as error:
+            raise OperationalError(f"cannot open a lock connection: {error}") from error
+        self.local.conn = conn
+        with self.guard:
+            self.connections = [c for c in self.connections if not c.closed]
+            self.connections.append(conn)
+        return conn, True
+
+    def _discard(self, conn: Any) -> None:
+        with contextlib.suppress(Exception):
+            conn.close()
+        if getattr(self.local, "conn", None) is conn:
+            self.local.conn = None
+
+    def _lock(self, keys: list[int]) -> Any:
+        """Takes ``keys`` on this thread's connection (a new one if it was dead)."""
+        while True:
+            conn, fresh = self._connection()
+            try:
+                # unnest yields the keys in the array's order: they are taken in that order.
+                conn.execute("SELECT pg_advisory_lock(k) FROM unnest(%s::bigint[]) AS k",
+                             (keys,))
+            except psycopg.Error as error:
+                dead = conn.closed or conn.broken
+                # Closing the session drops whatever keys it took before failing (a
+                # lock_timeout on a live one); the locks only spare lost races, the
+                # versions in the log keep writes correct, so nothing else relies on it.
+                self._discard(conn)
+                if fresh or not dead:  # the server is away, or refused the locks
+                    raise OperationalError(f"cannot take hot locks: {error}") from error
+                continue  # an old connection had died meanwhile: once more on a new one
+            return conn
 
     @contextmanager
     def hold(self, ids: Sequence[UUID]) -> Iterator[None]:
@@ -69,14 +119,18 @@ class PostgresLocks(AggregateLocks):
         if not keys:
             yield
             return
-        conn = self._connection()
-        # unnest yields the keys in the array's order, so they are taken in that order.
-        conn.execute("SELECT pg_advisory_lock(k) FROM unnest(%s::bigint[]) AS k", (keys,))
+        conn = self._lock(keys)
         try:
             yield
         finally:
-            conn.execute("SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) AS k",
-                         (keys,))
+            try:
+                conn.execute("SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) AS k",
+                             (keys,))
+            except psycopg.Error as error:
+                # The write may have committed: this must not fail the command. Closing
+                # the session releases every lock it held.
+                log.warning("hot locks not released (%s); closing their connection", error)
+                self._discard(conn)
 
     def close(self) -> None:
         with self.guard:

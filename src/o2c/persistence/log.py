@@ -154,6 +154,29 @@ def aggregate_events(db: LogDatabase, aggregate_id: UUID) -> list[tuple[Any, ...
     return rows
 
 
+def event_at(db: LogDatabase, aggregate_id: UUID, version: int, *, settle: bool = False
+             ) -> tuple[int, str, bytes] | None:
+    """The event recorded for an aggregate at a version: (position, topic, state), or
+    None. How the command runner learns whether a write whose answer was lost (the
+    connection dropped at COMMIT) is in the log.
+
+    With ``settle``, on PostgreSQL it first waits (up to 2 s) for any writer still
+    holding the events table's lock (a commit in flight), so the answer is final:
+    what is not there now will not appear.
+    """
+    pos = position_column(db)
+    oid: Any = aggregate_id if db.postgres else aggregate_id.hex
+    with db.transaction(write=False) as cur:
+        if settle and db.postgres:
+            cur.execute("SET LOCAL lock_timeout = '2s'")
+            cur.execute(f"LOCK TABLE {db.events_table} IN ROW SHARE MODE")
+        row = cur.execute(
+            f"SELECT {pos}, topic, state FROM {db.events_table} "
+            "WHERE originator_id = ? AND originator_version = ?",
+            (oid, version)).fetchone()
+    return None if row is None else (int(row[0]), str(row[1]), bytes(row[2]))
+
+
 def find_command(db: LogDatabase, idempotency_key: str) -> tuple[str, str, int] | None:
     """The command recorded under an idempotency key: (fingerprint, its answer as JSON,
     the log position of its last event), or None."""
@@ -174,3 +197,27 @@ def erase(db: LogDatabase) -> None:
             "SELECT tablename FROM pg_tables WHERE schemaname = ?", (db.schema,)).fetchall()]
         for table in [t for t in tables if t.startswith("o2c")]:
             cur.execute(f"DROP TABLE IF EXISTS {db.table(table)} CASCADE")
+
+
+def exists(db: LogDatabase) -> bool:
+    """Whether the log's table is there: a store was created here (``o2c report`` and
+    the other commands that only read never create one)."""
+    with db.transaction(write=False) as cur:
+        if db.postgres:
+            row = cur.execute("SELECT to_regclass(?)", (db.events_table,)).fetchone()
+        else:
+            row = cur.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                              "AND name = ?", (db.events_table,)).fetchone()
+    return row is not None and row[0] is not None
+
+
+def events_by_actor(db: LogDatabase, key_prefix: str) -> list[tuple[str, bool, int]]:
+    """How many events each actor recorded, apart by whether their idempotency key
+    starts with ``key_prefix``: (actor, keyed so, count). How ``o2c demo --reset``
+    tells a store holding only the demo from one holding anything else."""
+    with db.transaction(write=False) as cur:
+        rows = cur.execute(
+            f"SELECT actor, idempotency_key IS NOT NULL AND "
+            f"substr(idempotency_key, 1, ?) = ?, COUNT(*) FROM {db.table(META_TABLE)} "
+            "GROUP BY 1, 2", (len(key_prefix), key_prefix)).fetchall()
+    return [(str(actor), bool(keyed), int(count)) for actor, keyed, count in rows]

@@ -8,9 +8,12 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.utils import retry
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresFactory,
+)
 from psycopg.rows import tuple_row
 
 from o2c.persistence.audit_rows import (
@@ -21,6 +24,7 @@ from o2c.persistence.audit_rows import (
     CommandRecord,
     chain,
 )
+from o2c.persistence.connection import bound_pool, retry_briefly
 
 
 def _postgres_guards(schema: str, events_table: str) -> list[str]:
@@ -51,6 +55,7 @@ class O2CPostgresRecorder(AuditRowWriter, PostgresApplicationRecorder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        bound_pool(self.datastore)
         self._select_sql: dict[tuple[bool, ...], str] = {}
         self._begin_by_count: dict[int, str] = {}
         self._write_by_shape: dict[tuple[int, bool], str] = {}
@@ -61,7 +66,7 @@ class O2CPostgresRecorder(AuditRowWriter, PostgresApplicationRecorder):
                     *_postgres_guards(self.datastore.schema, self.events_table_name)):
             self.sql_create_statements.append(SQL(sql))  # type: ignore[arg-type]
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    @retry_briefly
     def select_events(self, originator_id: UUID | str, *, gt: int | None = None,
                       lte: int | None = None, desc: bool = False,
                       limit: int | None = None) -> Sequence[StoredEvent]:
@@ -92,7 +97,7 @@ class O2CPostgresRecorder(AuditRowWriter, PostgresApplicationRecorder):
     def _notify_channel(self, curs: Any) -> None:
         """o2c's projector pulls the log; nobody LISTENs, so no NOTIFY per insert."""
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    @retry_briefly
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
         """One command's events and audit rows in one transaction of three round trips.
@@ -175,3 +180,20 @@ class O2CPostgresRecorder(AuditRowWriter, PostgresApplicationRecorder):
         return sql
 
 
+
+class O2CSnapshotRecorder(PostgresAggregateRecorder):
+    """eventsourcing's snapshot recorder, with its reads and writes retried for a bounded
+    time (``retry_briefly``) instead of ten attempts that each may wait a whole pool
+    checkout: a command reading a snapshot (a cold cache) when the database went
+    away waited some twenty seconds before its 503."""
+
+    # eventsourcing's methods, unwrapped from its attempt-counting ``@retry``.
+    select_events = retry_briefly(PostgresAggregateRecorder.select_events.__wrapped__)
+    insert_events = retry_briefly(PostgresAggregateRecorder.insert_events.__wrapped__)
+
+
+class O2CPostgresFactory(PostgresFactory):
+    """eventsourcing's PostgreSQL factory with o2c's snapshot recorder (the application
+    recorder is ``APPLICATION_RECORDER_TOPIC``'s, ``O2CPostgresRecorder``)."""
+
+    aggregate_recorder_class = O2CSnapshotRecorder
