@@ -26,6 +26,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from o2c.persistence import sessions
 from o2c.persistence import tokens as table
 from o2c.persistence.sql import Database
 
@@ -207,31 +208,67 @@ def has_tokens(db: Database) -> bool:
     return table.any_active(db, _text(_now()))
 
 
-#: The id a web session gives the bootstrap token (no stored token has it: theirs are hex).
+#: How a web session names its holder when signed in with the bootstrap token (no
+#: stored token has this id: theirs are hex), followed by a keyed digest of it.
 BOOTSTRAP_ID = "bootstrap"
 
 
-def session_key(db: Database, token_id: str,
-                bootstrap: str | None = None) -> tuple[TokenInfo, bytes] | None:
-    """The holder of an active token named by its id, and a key derived from what only
-    the servers hold (the token's stored hash, or the bootstrap token), for signing web
-    sessions that never carry the token; None for an unknown, revoked or expired id."""
-    if token_id == BOOTSTRAP_ID:
+def _session_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("ascii", "replace")).hexdigest()
+
+
+def _bootstrap_mark(bootstrap: str, secret: str) -> str:
+    """Ties a session to the bootstrap token it was opened with (rotating the token
+    ends those sessions) without storing anything that reveals it."""
+    digest = hmac.new(bootstrap.encode("utf-8", "surrogatepass"), secret.encode("ascii"),
+                      hashlib.sha256).hexdigest()
+    return f"{BOOTSTRAP_ID}:{digest}"
+
+
+def open_session(db: Database, who: TokenInfo, seconds: int,
+                 bootstrap: str | None = None) -> str:
+    """Opens a web session for a token's holder, valid for ``seconds``; returns its
+    secret (for the browser's cookie). The database keeps only the secret's SHA-256,
+    the token's id and the expiry: reading the table does not let anyone sign in."""
+    secret = secrets.token_urlsafe(_SECRET_BYTES)
+    if who.token_id is None:
         if not bootstrap:
-            return None
-        return (TokenInfo(role="admin", name="bootstrap", token_id=None),
-                hmac.new(bootstrap.encode("utf-8", "surrogatepass"), b"o2c web session",
-                         hashlib.sha256).digest())
-    if not re.fullmatch(r"[0-9a-f]{16}", token_id):
+            raise ValueError("a bootstrap session needs the bootstrap token")
+        holder = _bootstrap_mark(bootstrap, secret)
+    else:
+        holder = who.token_id
+    now = _now()
+    sessions.insert(db, _session_hash(secret), holder, _text(now),
+                    _text(datetime.fromtimestamp(now.timestamp() + seconds, UTC)))
+    return secret
+
+
+def session_holder(db: Database, secret: str,
+                   bootstrap: str | None = None) -> TokenInfo | None:
+    """The holder of an open session whose token is still active, or None (unknown or
+    expired session; revoked, expired or rotated token). Read on every request."""
+    if not 0 < len(secret) <= MAX_TOKEN or not secret.isascii():
         return None
-    row = table.find_by_id(db, token_id)
+    found = sessions.find(db, _session_hash(secret))
+    if found is None or found[1] <= _text(_now()):
+        return None
+    holder = found[0]
+    if holder.startswith(BOOTSTRAP_ID + ":"):
+        if bootstrap and hmac.compare_digest(holder, _bootstrap_mark(bootstrap, secret)):
+            return TokenInfo(role="admin", name="bootstrap", token_id=None)
+        return None
+    row = table.find_by_id(db, holder)
     if row is None or row.revoked_at is not None or row.role not in ROLES:
         return None
     if row.expires_at is not None and row.expires_at <= _text(_now()):
         return None
-    return (TokenInfo(role=row.role, name=row.name, token_id=row.token_id),
-            hmac.new(row.token_hash.encode("ascii"), b"o2c web session",
-                     hashlib.sha256).digest())
+    return TokenInfo(role=row.role, name=row.name, token_id=row.token_id)
+
+
+def close_session(db: Database, secret: str) -> None:
+    """Ends a web session (signing out)."""
+    if 0 < len(secret) <= MAX_TOKEN and secret.isascii():
+        sessions.delete(db, _session_hash(secret))
 
 
 class TokenStore:
@@ -247,9 +284,14 @@ class TokenStore:
         """The holder of a token, or None for an unknown, revoked or expired one."""
         return lookup_token(self.db, token, self.bootstrap)
 
-    def session_key(self, token_id: str) -> tuple[TokenInfo, bytes] | None:
-        """For the web app's signed session cookie, which names a token by its id only:
-        the holder of the active token with this id (``bootstrap``: the bootstrap
-        token) and a key for signing its sessions, or None. Read on every request, so
-        revoking the token ends its sessions at once."""
-        return session_key(self.db, token_id, self.bootstrap)
+    def open_session(self, who: TokenInfo, seconds: int) -> str:
+        """A new web session's secret for a token's holder (``open_session``)."""
+        return open_session(self.db, who, seconds, self.bootstrap)
+
+    def session_holder(self, secret: str) -> TokenInfo | None:
+        """The holder of an open web session, or None (``session_holder``)."""
+        return session_holder(self.db, secret, self.bootstrap)
+
+    def close_session(self, secret: str) -> None:
+        """Ends a web session."""
+        close_session(self.db, secret)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from web_support import HTML, csrf_of
+from web_support import BOOTSTRAP, HTML, csrf_of
 
 from o2c import demo
 from o2c.api import create_app
@@ -16,8 +16,6 @@ from o2c.application import O2C
 from o2c.auth import ROLES, create_token
 from o2c.bootstrap import build_app
 from o2c.config import Settings
-
-BOOTSTRAP = "web-test-bootstrap-token"
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ tests share one seeded store and stay independent.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
-from web_support import HTML, csrf_of
+from web_support import BOOTSTRAP, HTML, csrf_of
 
 from o2c.application import O2C
 from o2c.auth import create_token, revoke_token
@@ -81,6 +82,7 @@ def test_sign_in_sets_a_signed_cookie_that_does_not_carry_the_token(
     assert "SameSite=strict" in cookie
     assert tokens["sales"] not in cookie
     assert tokens["sales"].split("_")[2] not in cookie  # not even the secret part
+    assert tokens["sales"].split("_")[1] not in cookie  # nor its id
     server.cookies.clear()
 
 
@@ -101,22 +103,45 @@ def test_sign_in_without_the_forms_csrf_value_is_refused(
     assert "o2c_session" not in answer.headers.get("set-cookie", "")
 
 
-def test_a_forged_or_tampered_cookie_is_no_session(browser_as: Browser) -> None:
+def test_the_database_holds_no_session_secret(browser_as: Browser, seeded: O2C) -> None:
+    """A reader of the database cannot sign in: it keeps only the secret's hash."""
     client = browser_as("sales")
-    value = client.cookies["o2c_session"]
-    token_id, expires, signature = value.split(".")
-    for forged in (f"{token_id}.{int(expires) + 999}.{signature}",
-                   f"{token_id}.{expires}.{'0' * 64}", "bootstrap.9999999999.00"):
+    secret = client.cookies["o2c_session"]
+    with seeded.db.transaction(write=False) as cur:
+        rows = cur.execute("SELECT session_hash, holder, created_at, expires_at "
+                           "FROM o2c_web_sessions").fetchall()
+    stored = " ".join(str(value) for row in rows for value in row)
+    assert secret not in stored
+    assert hashlib.sha256(secret.encode()).hexdigest() in stored
+    for forged in [str(row[0]) for row in rows] + ["x" * 43, secret[:-1] + "A"]:
         client.cookies.set("o2c_session", forged)
         assert client.get("/").status_code == 303
+
+
+def test_a_bootstrap_session_ends_when_the_bootstrap_token_changes(
+        seeded: O2C, tokens: dict[str, str]) -> None:
+    from o2c.api import create_app
+
+    tokens["bootstrap"] = BOOTSTRAP
+    with TestClient(create_app(seeded.settings, app=seeded), base_url="http://o2c.test",
+                    follow_redirects=False) as client:
+        page = client.get("/login", headers=HTML)
+        answer = client.post("/login", data={"token": BOOTSTRAP, "csrf": csrf_of(page.text)})
+        assert answer.status_code == 303
+        assert "admin" in client.get("/", headers=HTML).text
+        client.app.state.tokens.bootstrap = "another-bootstrap-token"  # type: ignore[attr-defined]
+        assert client.get("/", headers=HTML).status_code == 303
 
 
 def test_sign_out_and_revocation_end_the_session(
         browser_as: Browser, seeded: O2C, tokens: dict[str, str]) -> None:
     client = browser_as("warehouse")
     assert client.get("/").status_code == 200
+    secret = client.cookies["o2c_session"]
     answer = client.post("/logout", data={"csrf": csrf_of(client.get("/").text)})
     assert answer.status_code == 303
+    assert client.get("/").status_code == 303
+    client.cookies.set("o2c_session", secret)  # a copy of the cookie kept elsewhere
     assert client.get("/").status_code == 303
     # Revoking the token ends a session still held by another browser, at once.
     tokens["doomed"] = create_token(seeded.db, "finance", "doomed")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 HTML = {"Accept": "text/html"}
+BOOTSTRAP = "web-test-bootstrap-token"
 
 
 def csrf_of(html: str) -> str:

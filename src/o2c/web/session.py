@@ -1,15 +1,15 @@
 """Sign-in for the browser: a signed session cookie, CSRF tokens, form bodies.
 
-The cookie never carries the token. It reads ``<token id>.<expiry>.<signature>``:
-the token's id is not secret (events record it), and the signature is an
-HMAC-SHA256 under a key only the servers can derive (``TokenStore.session_key``:
-from the token's stored hash, or the bootstrap token). Every request looks the
-token up by its id, so a revoked or expired token ends its sessions at once, in
-every server process, and nothing lives in one process's memory. The cookie is
-HttpOnly (no script reads it), SameSite=Strict (no other site's page sends it)
-and lasts ``SESSION_SECONDS``.
+The cookie never carries the token: it holds a random session secret, and the
+database keeps only that secret's SHA-256 with the token's id and the expiry
+(``o2c.auth.open_session``), so reading the database does not let anyone sign
+in. Every request looks the session and its token up (``session_holder``), so
+signing out, a revoked or an expired token ends the session at once, in every
+server process; nothing lives in one process's memory. The cookie is HttpOnly
+(no script reads it), SameSite=Strict (no other site's page sends it) and lasts
+``SESSION_SECONDS``.
 
-Every form carries a CSRF token: an HMAC of the session under the same key, so it
+Every form carries a CSRF token: an HMAC keyed with the session's secret, so it
 is tied to the signed-in session and checked on every POST, beside the Origin
 header when the browser sends one. The sign-in form, before any session exists,
 uses a random value in a short-lived cookie that the form must repeat.
@@ -20,13 +20,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import Request, Response
 
-from o2c.auth import BOOTSTRAP_ID, MAX_TOKEN, TokenInfo, TokenStore
+from o2c.auth import MAX_TOKEN, TokenInfo, TokenStore
 
 COOKIE = "o2c_session"
 LOGIN_COOKIE = "o2c_login"
@@ -52,8 +51,8 @@ class Viewer:
         return self.who.role
 
 
-def _sign(key: bytes, text: str) -> str:
-    return hmac.new(key, text.encode("ascii"), hashlib.sha256).hexdigest()
+def _csrf(secret: str) -> str:
+    return hmac.new(secret.encode("ascii"), b"o2c csrf", hashlib.sha256).hexdigest()
 
 
 def _tokens(request: Request) -> TokenStore:
@@ -62,48 +61,35 @@ def _tokens(request: Request) -> TokenStore:
 
 
 def sign_in(request: Request, response: Response, token: str) -> TokenInfo | None:
-    """Looks the token up; sets the session cookie for its holder, or returns None."""
+    """Looks the token up; opens a session for its holder (the cookie), or None."""
     token = token.strip()
     store = _tokens(request)
     info = store.lookup(token) if 0 < len(token) <= MAX_TOKEN else None
     if info is None:
         return None
-    token_id = info.token_id or BOOTSTRAP_ID
-    found = store.session_key(token_id)
-    if found is None:
-        return None
-    _, key = found
-    expires = int(time.time()) + SESSION_SECONDS
-    body = f"{token_id}.{expires}"
-    response.set_cookie(COOKIE, f"{body}.{_sign(key, body)}", max_age=SESSION_SECONDS,
-                        httponly=True, samesite="strict", path="/",
-                        secure=request.url.scheme == "https")
+    secret = store.open_session(info, SESSION_SECONDS)
+    response.set_cookie(COOKIE, secret, max_age=SESSION_SECONDS, httponly=True,
+                        samesite="strict", path="/", secure=request.url.scheme == "https")
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return info
 
 
-def sign_out(response: Response) -> None:
-    """Forgets the session in this browser."""
+def sign_out(request: Request, response: Response) -> None:
+    """Ends the session, on the server and in this browser."""
+    secret = request.cookies.get(COOKIE, "")
+    if secret:
+        _tokens(request).close_session(secret)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
 
 
 def viewer(request: Request) -> Viewer | None:
-    """The signed-in holder, or None (no, a forged, an expired or a revoked session)."""
-    value = request.cookies.get(COOKIE, "")
-    parts = value.split(".")
-    if len(parts) != 3 or not parts[1].isdigit() or len(parts[1]) > 12:
+    """The signed-in holder, or None (no, an unknown or an expired session; a revoked
+    or expired token)."""
+    secret = request.cookies.get(COOKIE, "")
+    if not secret or len(secret) > MAX_TOKEN or not secret.isascii():
         return None
-    token_id, expires, signature = parts
-    if int(expires) < time.time():
-        return None
-    found = _tokens(request).session_key(token_id)
-    if found is None:
-        return None
-    who, key = found
-    body = f"{token_id}.{expires}"
-    if not hmac.compare_digest(_sign(key, body), signature):
-        return None
-    return Viewer(who=who, csrf=_sign(key, f"csrf:{body}"))
+    who = _tokens(request).session_holder(secret)
+    return None if who is None else Viewer(who=who, csrf=_csrf(secret))
 
 
 def login_csrf(request: Request, response: Response) -> str:

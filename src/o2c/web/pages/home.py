@@ -78,7 +78,7 @@ async def logout(request: Request) -> Response:
         except CSRFError as exc:
             return core.refusal(request, who, f"Refused: {exc}.", 403)
     response = RedirectResponse("/login", status_code=303)
-    sign_out(response)
+    await run_in_threadpool(sign_out, request, response)
     return response
 
 
