@@ -16,8 +16,10 @@ database is away (the pool alone would wait its checkout timeout).
 from __future__ import annotations
 
 import sqlite3
+import threading
+import weakref
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import psycopg
@@ -43,15 +45,24 @@ STORE_ERRORS = (PersistenceError, psycopg.Error, sqlite3.Error, TimeoutError)
 
 router = APIRouter(tags=["operations"], include_in_schema=False)
 
-# Probes wait in their own threads, never in the server's request threads' pool.
-_probes = ThreadPoolExecutor(max_workers=4, thread_name_prefix="o2c-probe")
+# Probes ask in threads of their own, and callers arriving while one is still waiting
+# for the database share its answer: probes and scrapes that come faster than a
+# database that is away answers never pile up behind each other.
+_probes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="o2c-probe")
+_asking: weakref.WeakKeyDictionary[Projector, Future[list[dict[str, Any]]]] = (
+    weakref.WeakKeyDictionary())
+_asking_guard = threading.Lock()
 
 
 def read_store(projector: Projector) -> list[dict[str, Any]]:
-    """Each read model's position, the log's head and the lag (``Projector.status``),
-    asked of the database within ``READY_TIMEOUT`` seconds (``TimeoutError`` else)."""
-    rows: list[dict[str, Any]] = _probes.submit(projector.status).result(READY_TIMEOUT)
-    return rows
+    """Each read model's position, the log's head, the lag and whether it is stuck
+    (``Projector.status``), asked of the database within ``READY_TIMEOUT`` seconds
+    (``TimeoutError`` else)."""
+    with _asking_guard:
+        asking = _asking.get(projector)
+        if asking is None or asking.done():
+            asking = _asking[projector] = _probes.submit(projector.status)
+    return asking.result(READY_TIMEOUT)
 
 
 @router.get("/healthz", response_model=AlivePublic)
