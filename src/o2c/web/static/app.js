@@ -49,6 +49,15 @@
     charts(root);
   }
 
-  document.addEventListener("DOMContentLoaded", function () { setUp(document); });
+  function forgetNotice() {
+    // The "done" message belongs to one visit: a reload or a bookmark should not repeat it.
+    const url = new URL(window.location.href);
+    if (url.searchParams.has("done")) {
+      url.searchParams.delete("done");
+      window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash);
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { forgetNotice(); setUp(document); });
   document.addEventListener("htmx:afterSettle", function (e) { setUp(e.target); });
 })();
