@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -17,6 +18,8 @@ from o2c.web import core
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
+#: The home page has the chain checked again in the background at most this often.
+RECHECK_SECONDS = 60.0
 _checking = threading.Lock()
 
 
@@ -24,6 +27,7 @@ def _verify(request: Request) -> Verdict:
     app: O2C = request.app.state.o2c
     verdict = audit.verify(app.db)
     request.app.state.web_verdict = verdict
+    request.app.state.web_verdict_at = time.monotonic()
     return verdict
 
 
@@ -31,9 +35,11 @@ def latest_verdict(request: Request) -> Verdict | None:
     """The last verdict this process reached (checked again in the background when the
     log has grown), so the home page never waits for the whole chain."""
     verdict: Verdict | None = getattr(request.app.state, "web_verdict", None)
+    checked: float = getattr(request.app.state, "web_verdict_at", 0.0)
     projector: Projector = request.app.state.projector
-    if (verdict is None or verdict.head_position < projector.head()) and _checking.acquire(
-            blocking=False):
+    stale = verdict is None or (verdict.head_position < projector.head()
+                                and time.monotonic() - checked > RECHECK_SECONDS)
+    if stale and _checking.acquire(blocking=False):
         def check() -> None:
             try:
                 _verify(request)
@@ -49,7 +55,7 @@ def audit_page(request: Request, after: int = Query(0, ge=0, le=2**62),
     """The verdict with head position and hash, the log from ``after``, and a trail."""
     who = core.signed_in(request, "audit.read")
     app: O2C = request.app.state.o2c
-    verdict = _verify(request)
+    verdict = _verify(request)  # always recomputed here: an edit need not move the head
     page = audit.events(app.db, after, PAGE)
     found: dict[str, Any] | None = None
     error = ""
