@@ -27,7 +27,7 @@ from fastapi.testclient import TestClient
 
 from o2c.api import create_app
 from o2c.api.routes import health
-from o2c.application import O2C, Context
+from o2c.application import O2C, Context, runner
 from o2c.bootstrap import build_app
 from o2c.config import Settings
 from o2c.domain.stock_item import StockItem
@@ -190,8 +190,9 @@ class Proxy:
         self.pairs: list[tuple[socket.socket, socket.socket]] = []
         self.guard = threading.Lock()
         self.refusing = False
-        #: On the next COMMIT's answer: "withhold" it and drop every connection, or
-        #: deliver it and drop every connection right "after".
+        #: On the next COMMIT's answer: "withhold" it and drop every connection,
+        #: deliver it and drop every connection right "after", or withhold it and
+        #: go "away" (drop every connection and refuse new ones).
         self.trap: str | None = None
         self.sprung = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -230,6 +231,8 @@ class Proxy:
                     trap, self.trap = self.trap, None
                 if trap == "after":
                     sink.sendall(data)
+                if trap == "away":
+                    self.refusing = True
                 if trap is not None:
                     self.drop_all()
                     self.sprung.set()
@@ -369,6 +372,46 @@ def test_a_lock_connection_that_died_idle_is_replaced(proxied: tuple[Proxy, O2C]
     second = _confirmable_order(app, "IDLE-1")
     through.drop_all()
     assert app.confirm_order(CTX, second).version == app.sales_order(second).version
+
+
+@pytest.mark.postgres
+def test_a_write_whose_outcome_cannot_be_learned_is_503_then_its_retry_gets_the_answer(
+        pg_schema_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server commits and goes away before o2c hears: o2c cannot tell, so it says
+    so (503, outcome unknown, Retry-After), never that the command failed; retried
+    with its key once the server is back, the command answers as first recorded."""
+    monkeypatch.setattr(connection, "CONNECT_SECONDS", 1)  # a quicker test, same path
+    monkeypatch.setattr(runner, "RESOLVE_SECONDS", 1.0)
+    parsed = urlparse(pg_schema_url)
+    through = Proxy(parsed.hostname or "127.0.0.1", parsed.port or 5432)
+    app = build_app(Settings(database_url=through.url(pg_schema_url), pool_size=2,
+                             bootstrap_token=BOOTSTRAP, server_projector=False))
+    try:
+        _stock(app, "GONE-1", "10")
+        body, keyed = {"quantity": "4", "unit_cost": "2.00"}, {**ADMIN, "Idempotency-Key": "k1"}
+        with TestClient(create_app(app.settings, app=app)) as client:
+            through.trap = "away"
+            started = time.monotonic()
+            unknown = client.post("/stock-items/GONE-1/receipts", json=body, headers=keyed)
+            took = time.monotonic() - started
+            assert through.sprung.is_set()
+            assert unknown.status_code == 503, unknown.text
+            assert unknown.headers["Retry-After"].isdigit()
+            assert "whether it was recorded is unknown" in unknown.json()["detail"]
+            assert took < 3 * connection.CONNECT_SECONDS + runner.RESOLVE_SECONDS + 1.5, took
+            through.refusing = False
+            deadline = time.monotonic() + 15
+            while (again := client.post("/stock-items/GONE-1/receipts", json=body,
+                                        headers=keyed)).status_code == 503:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            assert again.status_code == 201, again.text
+        item = app.stock_item("GONE-1")
+        assert item.on_hand == 14  # recorded once: by the first delivery
+        assert again.json()["version"] == item.version
+    finally:
+        app.close()
+        through.close()
 
 
 @pytest.mark.postgres
