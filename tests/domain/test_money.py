@@ -30,8 +30,9 @@ OVERFLOWING = ["1e1000000", "1E+999999999999999999", "-1e999999999"]
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("12.5", Decimal("12.50")), ("12.50", Decimal("12.50")), ("7", Decimal("7.00")),
-    (" 3.10 ", Decimal("3.10")), ("1E+2", Decimal("100.00")), (5, Decimal("5.00")),
+    ("3.10", Decimal("3.10")), (Decimal("1E+2"), Decimal("100.00")), (5, Decimal("5.00")),
     (Decimal("0.01"), Decimal("0.01")), ("1000000000000", Decimal("1000000000000.00")),
+    ("007.5", Decimal("7.50")),
 ])
 def test_amounts_are_parsed_exactly_and_quantized_to_the_cent(text: object,
                                                               expected: Decimal) -> None:
@@ -79,6 +80,66 @@ def test_things_that_are_not_numbers_are_refused(value: object) -> None:
         money.money(value)
 
 
+#: Text Python's Decimal() reads as a number, and o2c does not: only plain ASCII decimals.
+LOOSE = ["\u0661\u0662\u0663", "\uff15", "1_000", "1E+2", "1e3", "+5", " 3.10 ", "5\n",
+         ".5", "5.", "\u00a05", "\u0661.\u0665", "\u0663"]
+
+
+@pytest.mark.parametrize("value", LOOSE)
+def test_only_plain_ascii_decimal_text_is_a_number(value: str) -> None:
+    Decimal(value)  # all of these are numbers to Python
+    assert not money.is_plain(value)
+    with pytest.raises(InvalidAmountError, match="plain decimal"):
+        money.money(value, allow_zero=True)
+    with pytest.raises(InvalidQuantityError, match="plain decimal"):
+        money.quantity(value, allow_zero=True)
+    with pytest.raises(InvalidAmountError, match="plain decimal"):
+        money.rate(value)
+
+
+@pytest.mark.parametrize("value", ["-0", "-0.00", "-0.000", Decimal("-0"), Decimal("-0E-7"), 0])
+def test_minus_zero_is_zero(value: object) -> None:
+    for parsed in (money.money(value, allow_zero=True), money.quantity(value, allow_zero=True),
+                   money.money(value, allow_zero=True, allow_negative=True)):
+        assert parsed == ZERO
+        assert not parsed.is_signed()
+        assert not str(parsed).startswith("-")
+    assert str(money.money(value, allow_zero=True)) == "0.00"
+    assert str(money.quantity(value, allow_zero=True)) == "0"
+
+
+def test_computed_zeros_are_unsigned() -> None:
+    assert str(quantize(Decimal("-0.004"))) == "0.00"
+    assert str(quantize(-Decimal("0.00"))) == "0.00"
+    assert str(plain(Decimal("-0.000"))) == "0"
+
+
+def test_limits_of_any_one_figure() -> None:
+    assert money.money(str(money.MAX_AMOUNT)) == money.MAX_AMOUNT
+    with pytest.raises(InvalidAmountError, match="limit"):
+        money.money(str(money.MAX_AMOUNT + Decimal("0.01")))
+    assert money.quantity(str(money.MAX_QUANTITY)) == money.MAX_QUANTITY
+    with pytest.raises(InvalidQuantityError, match="limit"):
+        money.quantity(str(money.MAX_QUANTITY + Decimal("0.001")))
+    assert money.check_amount(-money.MAX_AMOUNT, "x") == -money.MAX_AMOUNT
+    with pytest.raises(InvalidAmountError, match="line 1 total would be"):
+        money.check_amount(money.MAX_AMOUNT + 1, "line 1 total")
+    # The largest figures, in the smallest unit the read models store (three-place
+    # currencies; thousandths of a unit), leave room for thousands of them in a sum.
+    int64 = 2**63 - 1
+    assert money.to_minor(money.MAX_AMOUNT, 3) * 9000 < int64
+    assert int(money.MAX_QUANTITY.scaleb(money.QUANTITY_PLACES)) * 9_000_000 < int64
+    # The biggest product of two figures within their limits is exact in the context.
+    product = Decimal("999999999.999") * Decimal("999999999999.999")
+    assert product == Decimal(999999999999 * 999999999999999).scaleb(-6)
+
+
+def test_an_over_long_text_is_refused_and_not_echoed_whole() -> None:
+    with pytest.raises(InvalidAmountError) as refused:
+        money.money("1" * 100_000)
+    assert len(str(refused.value)) < 300
+
+
 def test_a_zero_decimal_currency_refuses_cents() -> None:
     assert minor_units("JPY") == 0
     assert minor_units("usd") == 2
@@ -93,12 +154,17 @@ def test_a_zero_decimal_currency_refuses_cents() -> None:
 def test_amounts_too_small_for_a_cent_are_refused_not_turned_into_zero(value: str) -> None:
     with pytest.raises(InvalidAmountError):
         money.money(value)
+    # As a Decimal (what a JSON number becomes), refused for its places, not as text.
+    with pytest.raises(InvalidAmountError, match="decimal places"):
+        money.money(Decimal(value), allow_zero=True)
 
 
 @pytest.mark.parametrize("value", OVERFLOWING)
 def test_amounts_with_huge_exponents_are_refused_as_invalid_amounts(value: str) -> None:
     with pytest.raises(InvalidAmountError):
         money.money(value)
+    with pytest.raises(InvalidAmountError, match="limit"):
+        money.money(Decimal(value), allow_negative=True)
 
 
 @given(st.one_of(st.text(max_size=40),
@@ -110,7 +176,9 @@ def test_any_text_gives_an_amount_in_cents_or_invalid_amount(value: str) -> None
         return
     assert parsed > ZERO
     assert parsed.as_tuple().exponent == -2
-    assert parsed == Decimal(value.strip())  # accepted only when exact
+    assert parsed == Decimal(value)  # accepted only when exact
+    assert money.is_plain(value)
+    assert value.isascii()
 
 
 @given(invalid_amounts)
@@ -130,14 +198,16 @@ def test_amounts_round_trip_through_text(amount: Decimal) -> None:
 def test_signed_amounts_round_trip_when_negatives_are_allowed(text: str) -> None:
     parsed = money.money(text, allow_zero=True, allow_negative=True)
     assert parsed == Decimal(text)
-    assert str(parsed) == str(Decimal(text).quantize(Decimal("0.01")))
+    expected = str(Decimal(text).quantize(Decimal("0.01")))
+    assert str(parsed) == ("0.00" if expected == "-0.00" else expected)
+    assert not parsed.is_signed() or parsed < ZERO  # never -0.00
 
 
 # Quantities --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("3", "3"), ("3.000", "3"), ("2.5", "2.5"), ("0.125", "0.125"), ("1E+2", "100"),
+    ("3", "3"), ("3.000", "3"), ("2.5", "2.5"), ("0.125", "0.125"), (Decimal("1E+2"), "100"),
     (7, "7"), (Decimal("4.10"), "4.1"),
 ])
 def test_quantities_are_plain_decimals(text: object, expected: str) -> None:
@@ -163,6 +233,8 @@ def test_a_zero_count_is_a_quantity_only_when_allowed() -> None:
 def test_quantities_too_small_to_count_are_refused(value: str) -> None:
     with pytest.raises(InvalidQuantityError):
         money.quantity(value)
+    with pytest.raises(InvalidQuantityError, match="decimal places"):
+        money.quantity(Decimal(value), allow_zero=True)
 
 
 @given(quantity_decimals)
@@ -177,6 +249,8 @@ def test_invalid_quantity_and_amount_errors_are_invalid_input() -> None:
     assert issubclass(InvalidQuantityError, InvalidInputError)
     assert issubclass(InvalidAmountError, ValueError)
     with pytest.raises(ValueError, match="finite"):  # a leaf also subclasses its builtin
+        money.quantity(Decimal("NaN"))
+    with pytest.raises(ValueError, match="plain decimal"):
         money.quantity("NaN")
 
 

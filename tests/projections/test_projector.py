@@ -12,6 +12,7 @@ import pytest
 from o2c.application import O2C, Context
 from o2c.bootstrap import build_app, open_database
 from o2c.config import Settings
+from o2c.domain.errors import ProjectionStuckError
 from o2c.persistence import log
 from o2c.projections import Projector, reports
 from o2c.projections import projector as following
@@ -128,9 +129,14 @@ def test_a_failing_batch_records_nothing(app: O2C, monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(Pipeline, "_opened", boom)
     broken = Projector(app.db, app.settings)  # handlers are bound at construction
-    with pytest.raises(RuntimeError):
+    with pytest.raises(ProjectionStuckError, match=r"pipeline is stuck .* RuntimeError: crash"):
         broken.catch_up()
-    assert {row["position"] for row in projector.status()} == {0}
+    # The failing batches were rolled back whole; the pipeline stays before the event it
+    # cannot apply (nothing of it half-applied, nothing skipped), the others went on.
+    [stuck] = projector.health().stuck
+    positions = {row["name"]: row["position"] for row in projector.status()}
+    assert positions.pop("pipeline") < stuck.position
+    assert set(positions.values()) == {app.db.head()}
     monkeypatch.undo()
     projector.catch_up()
     live = {name: projector.digest(name) for name in projector.names()}

@@ -13,7 +13,8 @@ bodies) and a one-line message. The tree::
     │   ├── CountBelowReservedError     count_below_reserved
     │   ├── AlreadyExistsError          already_exists
     │   ├── PeriodClosedError           period_closed
-    │   └── ControlAccountError         control_account
+    │   ├── ControlAccountError         control_account
+    │   └── LimitExceededError          limit_exceeded: a derived figure beyond money.MAX_AMOUNT
     ├── InvalidInputError (ValueError)  the input itself is malformed (422)
     │   ├── InvalidAmountError          invalid_amount
     │   ├── InvalidQuantityError        invalid_quantity
@@ -21,7 +22,9 @@ bodies) and a one-line message. The tree::
     ├── NotFoundError (LookupError)     not_found: the addressed thing does not exist (404)
     ├── VersionMismatchError            version_mismatch: If-Match failed (412)
     ├── IdempotencyKeyReusedError       idempotency_key_reused: same key, other input (422)
-    └── ConcurrencyError                conflict: retries on a contended aggregate ran out (409)
+    ├── ConcurrencyError                conflict: retries on a contended aggregate ran out (409)
+    └── ProjectionStuckError            projection_stuck: a read model cannot apply an event
+                                        of the log and stays before it (reports are stale)
 
 Raising any of these records nothing: commands check every rule before any
 event is triggered, and a failed command's aggregates are never saved.
@@ -101,6 +104,14 @@ class ControlAccountError(DomainError):
     code = "control_account"
 
 
+class LimitExceededError(DomainError):
+    """A figure the command would record (a count's value, a shipment's cost, an
+    invoice's total) is beyond ``money.MAX_AMOUNT``, which keeps the read models'
+    64-bit sums exact."""
+
+    code = "limit_exceeded"
+
+
 class InvalidInputError(O2CError, ValueError):
     """The input is malformed: a bad value, a missing field, an over-long text."""
 
@@ -147,3 +158,11 @@ class ConcurrencyError(O2CError):
     """Concurrent writers kept changing the same aggregate; retries ran out."""
 
     code = "conflict"
+
+
+class ProjectionStuckError(O2CError):
+    """A read model cannot apply an event of the log: it stays just before it (the
+    books never skip an event), so what it shows is stale until the cause is fixed.
+    The message names the read model, the log position and the error."""
+
+    code = "projection_stuck"

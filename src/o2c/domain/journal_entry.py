@@ -118,7 +118,8 @@ class JournalEntry(O2CAggregate):
 
 def check_lines(lines: Iterable[Mapping[str, object]], accounts: Mapping[str, str],
                 places: int) -> list[Posting]:
-    """Checks postings: known accounts, one positive side each, debits equal credits."""
+    """Checks postings: known accounts, one positive side each, debits equal credits,
+    and their total within ``money.MAX_AMOUNT``."""
     checked: list[Posting] = []
     for number, item in enumerate(lines, start=1):
         if len(checked) >= MAX_LINES:
@@ -142,4 +143,5 @@ def check_lines(lines: Iterable[Mapping[str, object]], accounts: Mapping[str, st
     credits = sum((line["credit"] for line in checked), ZERO)
     if debits != credits:
         raise UnbalancedEntryError(f"debits {debits} do not equal credits {credits}")
+    money.check_amount(debits, "the entry's total (the sum of its debits)")
     return checked

@@ -22,6 +22,7 @@ from o2c.domain.errors import (
     InsufficientStockError,
     InvalidInputError,
     InvalidStateError,
+    LimitExceededError,
     NothingToInvoiceError,
     OverpaymentError,
 )
@@ -37,7 +38,8 @@ INVOICED, PAID, CANCELLED = "invoiced", "paid", "cancelled"
 
 
 def check_order_lines(lines: Iterable[Mapping[str, object]], places: int) -> list[Line]:
-    """Order lines: distinct SKUs, positive quantities, prices in the currency's unit."""
+    """Order lines: distinct SKUs, positive quantities, prices in the currency's unit, and
+    each line's total (quantity x unit price) within ``money.MAX_AMOUNT``."""
     checked: list[Line] = []
     seen: set[str] = set()
     for number, item in enumerate(lines, start=1):
@@ -48,12 +50,13 @@ def check_order_lines(lines: Iterable[Mapping[str, object]], places: int) -> lis
         if sku in seen:
             raise InvalidInputError(f"line {number}: SKU {sku} appears twice; combine the lines")
         seen.add(sku)
-        checked.append({
-            "sku": sku,
-            "quantity": money.quantity(line.get("quantity"), what=f"line {number} quantity"),
-            "unit_price": money.money(line.get("unit_price"), places=places,
-                                      what=f"line {number} unit_price", allow_zero=True),
-        })
+        quantity = money.quantity(line.get("quantity"), what=f"line {number} quantity")
+        unit_price = money.money(line.get("unit_price"), places=places,
+                                 what=f"line {number} unit_price", allow_zero=True)
+        # Exact: at most 13 digits times 16 (the limits), within the context's 28.
+        money.check_amount(quantity * unit_price,
+                           f"line {number} total (quantity x unit_price)")
+        checked.append({"sku": sku, "quantity": quantity, "unit_price": unit_price})
     if not checked:
         raise InvalidInputError("an order needs at least one line")
     return checked
@@ -245,11 +248,14 @@ class SalesOrder(O2CAggregate):
     def place(cls, customer_id: UUID, lines: Iterable[Mapping[str, object]], *,
               currency: str, tax_rate: object, payment_terms_days: int,
               opportunity_id: UUID | None = None) -> SalesOrder:
-        """Places an order after checking its lines."""
+        """Places an order after checking its lines and its total with tax."""
+        places = money.minor_units(currency)
+        checked, rate = check_order_lines(lines, places), money.rate(tax_rate)
+        money.check_amount(order_totals(checked, rate, places).total,
+                           "the order's total with tax")
         return cls(
-            customer_id=customer_id, opportunity_id=opportunity_id,
-            lines=check_order_lines(lines, money.minor_units(currency)),
-            currency=currency, tax_rate=money.rate(tax_rate),
+            customer_id=customer_id, opportunity_id=opportunity_id, lines=checked,
+            currency=currency, tax_rate=rate,
             payment_terms_days=values.whole_days(payment_terms_days, "payment_terms_days"),
         )
 
@@ -345,7 +351,9 @@ class SalesOrder(O2CAggregate):
                                     "planned; plan it again")
         lines: list[Line] = [{"sku": sku, "quantity": quantity, "cost": costs[sku]}
                              for sku, quantity in shipment.lines]
-        cost = sum((costs[sku] for sku in shipment.skus), ZERO)
+        cost = money.check_amount(sum((costs[sku] for sku in shipment.skus), ZERO),
+                                  f"the cost of shipment {self.shipments + 1}",
+                                  error=LimitExceededError)
         self._shipped(shipment_no=self.shipments + 1, lines=lines, cost=cost,
                       shipped_on=shipped_on)
 
@@ -372,6 +380,7 @@ class SalesOrder(O2CAggregate):
             raise NothingToInvoiceError(f"order {self.number}: nothing shipped is uninvoiced")
         net = sum((line["net"] for line in lines), ZERO)
         tax = quantize(net * self.tax_rate, self.places)
+        money.check_amount(net + tax, "the invoice's total", error=LimitExceededError)
         number = f"INV-{self.id.hex[:12].upper()}-{len(self.invoices) + 1}"
         self._invoiced(invoice_number=number, lines=lines, net=net, tax=tax, total=net + tax,
                        issued_on=issued_on,

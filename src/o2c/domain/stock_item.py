@@ -23,6 +23,7 @@ from o2c.domain.errors import (
     InsufficientStockError,
     InvalidInputError,
     InvalidStateError,
+    LimitExceededError,
 )
 from o2c.domain.money import ZERO, quantize
 
@@ -150,7 +151,8 @@ class StockItem(O2CAggregate):
         """Puts goods into stock at a unit cost; returns the value added."""
         qty = money.quantity(quantity)
         cost = money.money(unit_cost, places=places, what="unit_cost", allow_zero=True)
-        value = quantize(qty * cost, places)
+        value = money.check_amount(quantize(qty * cost, places),
+                                   "the receipt's value (quantity x unit_cost)")
         self._received(quantity=qty, unit_cost=cost, value=value)
         return value
 
@@ -178,6 +180,7 @@ class StockItem(O2CAggregate):
             value = -cost
         else:
             value = quantize(difference * self.last_unit_cost, places)
+        money.check_amount(value, f"{self.sku}: the count's value", error=LimitExceededError)
         self._adjusted(counted_quantity=counted, difference=difference, value=value, reason=why)
         return value
 
@@ -242,6 +245,7 @@ class StockItem(O2CAggregate):
                 f"{self.sku}: {qty} to ship but {self.reserved_for(order_id)} reserved "
                 "for this order")
         _, cost = take_fifo(self.layers, qty, places)
+        money.check_amount(cost, f"{self.sku}: the cost of the issue", error=LimitExceededError)
         self._issued(order_id=order_id, quantity=qty, cost=cost)
         return cost
 

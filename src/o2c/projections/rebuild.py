@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,9 +19,11 @@ from o2c.config import Settings
 from o2c.persistence import log
 from o2c.persistence.sql import Database
 from o2c.projections.projector import (
+    FAULTS_TABLE,
     TRACKING_TABLE,
     Progress,
     Projector,
+    index_name,
     index_sql,
     schema_transaction,
 )
@@ -37,7 +38,6 @@ PARALLEL_FROM = 50_000
 #: picklable, so a spawned process can be handed it).
 OpenDatabase = Callable[[Settings], Database]
 
-_INDEX_NAME = re.compile(r"INDEX IF NOT EXISTS \{s\}(\w+)")
 #: The prefix of every read model's tables, whichever version of o2c created them.
 _READ_MODEL_PREFIX = "rm_"
 
@@ -53,7 +53,8 @@ class Rebuilt:
 
 def reset(projector: Projector, names: Iterable[str] | None = None) -> None:
     """Empties the named read models (all of the projector's by default) and sets their
-    position back to zero; ``ValueError`` names any the projector does not have."""
+    position back to zero, forgetting any event one was stuck at (replaying finds it
+    again if it still fails); ``ValueError`` names any the projector does not have."""
     wanted = set(names) if names else {m.name for m in projector.models}
     unknown = wanted - {m.name for m in projector.models}
     if unknown:
@@ -66,6 +67,8 @@ def reset(projector: Projector, names: Iterable[str] | None = None) -> None:
                     cur.execute(f"DELETE FROM {db.table(table.name)}")
                 cur.execute(f"UPDATE {db.table(TRACKING_TABLE)} SET position = 0 "
                             "WHERE name = ?", (model.name,))
+                cur.execute(f"DELETE FROM {db.table(FAULTS_TABLE)} WHERE name = ?",
+                            (model.name,))
 
 
 def rebuild(projector: Projector, names: Iterable[str] | None = None,
@@ -112,7 +115,7 @@ def drop(db: Database) -> None:
                                 ).fetchall()
         tables = [str(row[0]) for row in found if str(row[0]).startswith(_READ_MODEL_PREFIX)]
         cascade = " CASCADE" if db.postgres else ""
-        for table in [*tables, TRACKING_TABLE]:
+        for table in [*tables, TRACKING_TABLE, FAULTS_TABLE]:
             cur.execute(f"DROP TABLE IF EXISTS {db.table(table)}{cascade}")
 
 
@@ -127,9 +130,7 @@ def _indexes(projector: Projector, names: list[str], *, create: bool) -> None:
                 if create:
                     cur.execute(index_sql(db, index))
                 else:
-                    found = _INDEX_NAME.search(index)
-                    assert found is not None, index
-                    cur.execute(f"DROP INDEX IF EXISTS {prefix}{found.group(1)}")
+                    cur.execute(f"DROP INDEX IF EXISTS {prefix}{index_name(index)}")
 
 
 def _groups(db: Database, wanted: list[str], workers: int | None) -> list[list[str]]:
