@@ -26,7 +26,9 @@ from o2c.api import errors, middleware
 from o2c.api.routes import (
     audit,
     customers,
+    docs,
     health,
+    invoices,
     leads,
     ledger,
     opportunities,
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None, app: O2C | None = None) -> Fast
             "are `{\"error\": CODE, \"detail\": TEXT}`. Money and quantities are decimal "
             f"strings. Request bodies are limited to {middleware.MAX_BODY_BYTES} bytes (413)."),
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served offline: routes/docs.py
         responses=errors.openapi_responses(),
     )
     api.state.o2c = server.app
@@ -83,8 +86,8 @@ def create_app(settings: Settings | None = None, app: O2C | None = None) -> Fast
     metrics.registry.register(health.StoreCollector(projector))
     errors.install(api)
     web.install(api)  # the web app's pages first: they share /leads, for browsers only
-    for module in (leads, customers, opportunities, stock_items, sales_orders, ledger, reports,
-                   audit, health):
+    for module in (leads, customers, opportunities, stock_items, sales_orders, invoices, ledger,
+                   reports, audit, health, docs):
         api.include_router(module.router)
     middleware.install(api, metrics)
     _access_log()

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Response
 
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, ProjectorDep, allow
 from o2c.api.routes._common import answer, example, fresh, versioned
+from o2c.api.routes._lists import ListQuery, list_query
 from o2c.api.schemas.common import CommandPublic
-from o2c.api.schemas.customers import CustomerPublic, RegisterCustomer
+from o2c.api.schemas.customers import CustomerListPublic, CustomerPublic, RegisterCustomer
 from o2c.projections import reports
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -41,3 +42,9 @@ def get_customer(response: Response, app: AppDep, projector: ProjectorDep,
         lead_id=str(customer.lead_id) if customer.lead_id else None,
         orders=summary["orders"], ordered=summary["ordered"], invoiced=summary["invoiced"],
         paid=summary["paid"], open=summary["open"]))
+
+
+@router.get("", response_model=CustomerListPublic, dependencies=[allow(*ALL_ROLES)])
+def list_customers(query: Annotated[ListQuery, list_query("customers")]) -> CustomerListPublic:
+    """Customers, a page at a time: search by name or e-mail, sort by name."""
+    return query.page(CustomerListPublic)

@@ -8,12 +8,14 @@ from fastapi import APIRouter, Response
 
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, allow
 from o2c.api.routes._common import answer, example, versioned
+from o2c.api.routes._lists import ListQuery, list_query
 from o2c.api.schemas.common import CommandPublic
 from o2c.api.schemas.leads import (
     CaptureLead,
     ConvertLead,
     DisqualifyLead,
     LeadConvertedPublic,
+    LeadListPublic,
     LeadPublic,
 )
 
@@ -69,3 +71,9 @@ def get_lead(response: Response, app: AppDep, lead_id: PathId) -> LeadPublic:
                       status=lead.status, reason=lead.reason,
                       customer_id=str(lead.customer_id) if lead.customer_id else None,
                       opportunity_id=str(lead.opportunity_id) if lead.opportunity_id else None))
+
+
+@router.get("", response_model=LeadListPublic, dependencies=[allow(*ALL_ROLES)])
+def list_leads(query: Annotated[ListQuery, list_query("leads")]) -> LeadListPublic:
+    """Leads, a page at a time: search, filter by status, sort by name."""
+    return query.page(LeadListPublic)

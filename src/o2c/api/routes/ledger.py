@@ -8,9 +8,11 @@ from fastapi import APIRouter, Response
 
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, ProjectorDep, allow
 from o2c.api.routes._common import answer, example, fresh, lines_of, versioned
+from o2c.api.routes._lists import ListQuery, list_query
 from o2c.api.schemas.common import CommandPublic
 from o2c.api.schemas.ledger import (
     ClosePeriod,
+    JournalEntryListPublic,
     LedgerAccountPublic,
     OpenLedgerAccount,
     PeriodPublic,
@@ -78,3 +80,11 @@ def close_period(app: AppDep, ctx: ContextDep, body: Annotated[
                                                "note": "October closed"})]) -> PeriodPublic:
     """Close the books through a date; postings dated inside are then refused (409)."""
     return answer(app.close_period(ctx, body.through, body.note), PeriodPublic)
+
+
+@router.get("/journal-entries", response_model=JournalEntryListPublic,
+            dependencies=[allow(*ALL_ROLES)])
+def list_journal_entries(query: Annotated[ListQuery, list_query("journal_entries")]
+                         ) -> JournalEntryListPublic:
+    """Journal entries, a page at a time: search, filter by status, sort by date."""
+    return query.page(JournalEntryListPublic)

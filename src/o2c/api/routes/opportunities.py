@@ -8,11 +8,13 @@ from fastapi import APIRouter, Response
 
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, allow
 from o2c.api.routes._common import answer, example, lines_of, versioned
+from o2c.api.routes._lists import ListQuery, list_query
 from o2c.api.schemas.common import CommandPublic
 from o2c.api.schemas.opportunities import (
     ChangeStage,
     LoseOpportunity,
     OpenOpportunity,
+    OpportunityListPublic,
     OpportunityPublic,
     OpportunityWonPublic,
     OrderProgressPublic,
@@ -83,3 +85,10 @@ def get_opportunity(response: Response, app: AppDep, opportunity_id: PathId) -> 
         probability=opp.probability, lead_id=str(opp.lead_id) if opp.lead_id else None,
         order_id=str(opp.order_id) if opp.order_id else None, lost_reason=opp.lost_reason,
         order=progress))
+
+
+@router.get("", response_model=OpportunityListPublic, dependencies=[allow(*ALL_ROLES)])
+def list_opportunities(query: Annotated[ListQuery, list_query(
+        "opportunities", by_customer=True)]) -> OpportunityListPublic:
+    """Opportunities, a page at a time: search, filter by stage or customer, sort."""
+    return query.page(OpportunityListPublic)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response
 
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, allow
 from o2c.api.routes._common import answer, example, lines_of, versioned
+from o2c.api.routes._lists import ListQuery, list_query
 from o2c.api.schemas.common import CommandPublic
 from o2c.api.schemas.sales_orders import (
     CancelOrder,
@@ -19,6 +20,7 @@ from o2c.api.schemas.sales_orders import (
     PaymentPublic,
     PlaceSalesOrder,
     RecordPayment,
+    SalesOrderListPublic,
     SalesOrderPublic,
     ShipmentPublic,
     ShipOrder,
@@ -108,3 +110,10 @@ def get_sales_order(response: Response, app: AppDep, order_id: PathId) -> SalesO
         invoices=[InvoiceSummaryPublic(**{k: v for k, v in invoice.items() if k != "lines"})
                   for invoice in order.invoices],
         paid=order.paid, open_balance=order.open_balance, cancel_reason=order.cancel_reason))
+
+
+@router.get("", response_model=SalesOrderListPublic, dependencies=[allow(*ALL_ROLES)])
+def list_sales_orders(query: Annotated[ListQuery, list_query(
+        "sales_orders", by_customer=True)]) -> SalesOrderListPublic:
+    """Sales orders, a page at a time: search, filter by status or customer."""
+    return query.page(SalesOrderListPublic)

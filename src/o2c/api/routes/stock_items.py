@@ -8,12 +8,14 @@ from fastapi import APIRouter, Response
 
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, allow
 from o2c.api.routes._common import answer, example, versioned
+from o2c.api.routes._lists import ListQuery, list_query
 from o2c.api.schemas.common import CommandPublic
 from o2c.api.schemas.stock_items import (
     AdjustStock,
     LayerPublic,
     ReceiveStock,
     RegisterStockItem,
+    StockItemListPublic,
     StockItemPublic,
     ValuePublic,
 )
@@ -56,3 +58,10 @@ def get_stock_item(response: Response, app: AppDep, sku: PathId) -> StockItemPub
         sku=item.sku, id=str(item.id), version=item.version, name=item.name,
         on_hand=item.on_hand, reserved=item.reserved, available=item.available,
         value=item.value, layers=[LayerPublic(**layer) for layer in item.layers]))
+
+
+@router.get("", response_model=StockItemListPublic, dependencies=[allow(*ALL_ROLES)])
+def list_stock_items(query: Annotated[ListQuery, list_query("stock_items")]
+                     ) -> StockItemListPublic:
+    """Stock items, a page at a time: search, filter in stock / low / out, sort."""
+    return query.page(StockItemListPublic)

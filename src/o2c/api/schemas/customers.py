@@ -38,3 +38,24 @@ class CustomerPublic(Out):
     invoiced: Dec
     paid: Dec
     open: Dec
+
+
+class CustomerItemPublic(Out):
+    """A customer in a list (``GET /customers``)."""
+
+    id: str
+    name: str
+    email: str
+    credit_limit: Dec | None
+    payment_terms_days: int
+    lead_id: str | None
+    registered_at: str = Field(description="When it was recorded (UTC).")
+    position: int = Field(description="Its place in the log.")
+
+
+class CustomerListPublic(Out):
+    """A page of customers."""
+
+    items: list[CustomerItemPublic]
+    next_cursor: str | None = Field(description="The next page's `cursor`; null on the last.")
+    position: int = Field(description="The log position the read models had reached.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from o2c.api.schemas.common import Amount, Command, CommandPublic, Day, LongText, Name, Out
 from o2c.api.schemas.customers import PaymentTermsDays
 from o2c.domain.customer import DEFAULT_PAYMENT_TERMS_DAYS
@@ -58,3 +60,28 @@ class LeadPublic(Out):
     reason: str
     customer_id: str | None
     opportunity_id: str | None
+
+
+class LeadItemPublic(Out):
+    """A lead in a list (``GET /leads``): ``reason`` is why it was disqualified."""
+
+    id: str
+    name: str
+    company: str
+    email: str
+    source: str
+    status: str
+    reason: str
+    customer_id: str | None
+    opportunity_id: str | None
+    captured_at: str
+    updated_at: str
+    position: int
+
+
+class LeadListPublic(Out):
+    """A page of leads."""
+
+    items: list[LeadItemPublic]
+    next_cursor: str | None = Field(description="The next page's `cursor`; null on the last.")
+    position: int = Field(description="The log position the read models had reached.")

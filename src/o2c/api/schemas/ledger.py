@@ -76,3 +76,31 @@ class LedgerAccountPublic(Out):
     debit: Dec
     credit: Dec
     balance: Dec
+
+
+class JournalEntryItemPublic(Out):
+    """A journal entry in a list (``GET /journal-entries``): ``date`` is its effective
+    date, ``total`` the sum of its debits, ``accounts`` the codes it posts to."""
+
+    id: str
+    date: dt.date
+    memo: str
+    cause: str
+    manual: bool
+    source_id: str | None
+    total: Dec
+    line_count: int
+    accounts: list[str]
+    reverses: str | None
+    reversed_by: str | None
+    status: str
+    recorded_at: str
+    position: int
+
+
+class JournalEntryListPublic(Out):
+    """A page of journal entries."""
+
+    items: list[JournalEntryItemPublic]
+    next_cursor: str | None = Field(description="The next page's `cursor`; null on the last.")
+    position: int = Field(description="The log position the read models had reached.")

@@ -74,3 +74,32 @@ class OpportunityPublic(Out):
     order_id: str | None
     lost_reason: str
     order: OrderProgressPublic | None
+
+
+class OpportunityItemPublic(Out):
+    """An opportunity in a list (``GET /opportunities``), with its customer's name and its
+    weighted amount (amount x probability)."""
+
+    id: str
+    title: str
+    customer_id: str
+    customer_name: str | None
+    stage: str
+    probability: int
+    amount: Dec
+    weighted_amount: Dec
+    expected_close_date: dt.date
+    lead_id: str | None
+    order_id: str | None
+    lost_reason: str
+    opened_at: str
+    updated_at: str
+    position: int
+
+
+class OpportunityListPublic(Out):
+    """A page of opportunities."""
+
+    items: list[OpportunityItemPublic]
+    next_cursor: str | None = Field(description="The next page's `cursor`; null on the last.")
+    position: int = Field(description="The log position the read models had reached.")

@@ -143,3 +143,33 @@ class SalesOrderPublic(Out):
     paid: Dec
     open_balance: Dec
     cancel_reason: str
+
+
+class SalesOrderItemPublic(Out):
+    """A sales order in a list (``GET /sales-orders``): ``net`` before tax, ``invoiced``
+    what its standing invoices charge with tax, ``open`` what of that is unpaid."""
+
+    id: str
+    number: str
+    customer_id: str
+    customer_name: str | None
+    opportunity_id: str | None
+    status: str
+    ordered_quantity: Dec
+    shipped_quantity: Dec
+    invoiced_quantity: Dec
+    net: Dec
+    invoiced: Dec
+    paid: Dec
+    open: Dec
+    placed_at: str
+    updated_at: str
+    position: int
+
+
+class SalesOrderListPublic(Out):
+    """A page of sales orders."""
+
+    items: list[SalesOrderItemPublic]
+    next_cursor: str | None = Field(description="The next page's `cursor`; null on the last.")
+    position: int = Field(description="The log position the read models had reached.")

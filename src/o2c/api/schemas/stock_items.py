@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from o2c.api.schemas.common import (
     Amount,
     Command,
@@ -62,3 +64,24 @@ class StockItemPublic(Out):
     available: Dec
     value: Dec
     layers: list[LayerPublic]
+
+
+class StockItemItemPublic(Out):
+    """A stock item in a list (``GET /stock-items``): ``status`` is ``in_stock``, ``low``
+    or ``out`` by the available quantity."""
+
+    sku: str
+    name: str
+    on_hand: Dec
+    reserved: Dec
+    available: Dec
+    value: Dec
+    status: str
+
+
+class StockItemListPublic(Out):
+    """A page of stock items."""
+
+    items: list[StockItemItemPublic]
+    next_cursor: str | None = Field(description="The next page's `cursor`; null on the last.")
+    position: int = Field(description="The log position the read models had reached.")
