@@ -64,11 +64,13 @@ class Metrics:
 
         #: The labelled series of each (method, route, status), looked up once: a
         #: third of what observing cost per request went into ``labels``.
-        self._series: dict[tuple[str, Any, int], tuple[Any, Any, Any]] = {}
+        #: Keyed by the route's id: routes are not hashable, and live as long as the app.
+        self._series: dict[tuple[str, int, int], tuple[Any, Any, Any]] = {}
 
     def observe(self, method: str, route: Any, status: int, seconds: float) -> None:
         """Counts one answered request."""
-        series = self._series.get((method, route, status))
+        key = (method, id(route), status)
+        series = self._series.get(key)
         if series is None:
             template = getattr(route, "path_format", None) or "<unmatched>"
             command = (self.commands.labels(getattr(route, "name", template), outcome(status))
@@ -76,7 +78,7 @@ class Metrics:
             series = (self.requests.labels(method, template, str(status)),
                       self.latency.labels(method, template), command)
             if len(self._series) < 10_000:  # methods x routes x statuses: bounded anyway
-                self._series[(method, route, status)] = series
+                self._series[key] = series
         requests, latency, command = series
         requests.inc()
         latency.observe(seconds)
