@@ -9,11 +9,11 @@ from fastapi import APIRouter, Response
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, ProjectorDep, allow
 from o2c.api.routes._common import answer, example, fresh, versioned
 from o2c.api.routes._lists import ListQuery, list_query
-from o2c.api.schemas.common import CommandPublic
+from o2c.api.schemas.common import CommandPublic, ExactJSONRoute
 from o2c.api.schemas.customers import CustomerListPublic, CustomerPublic, RegisterCustomer
 from o2c.projections import reports
 
-router = APIRouter(prefix="/customers", tags=["customers"])
+router = APIRouter(prefix="/customers", tags=["customers"], route_class=ExactJSONRoute)
 
 
 @router.post("", status_code=201, response_model=CommandPublic, dependencies=[allow("sales")])

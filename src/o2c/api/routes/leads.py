@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, allow
 from o2c.api.routes._common import answer, example, versioned
 from o2c.api.routes._lists import ListQuery, list_query
-from o2c.api.schemas.common import CommandPublic
+from o2c.api.schemas.common import CommandPublic, ExactJSONRoute
 from o2c.api.schemas.leads import (
     CaptureLead,
     ConvertLead,
@@ -19,7 +19,7 @@ from o2c.api.schemas.leads import (
     LeadPublic,
 )
 
-router = APIRouter(prefix="/leads", tags=["leads"])
+router = APIRouter(prefix="/leads", tags=["leads"], route_class=ExactJSONRoute)
 SALES = [allow("sales")]
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, ProjectorDep, allow
 from o2c.api.routes._common import answer, example, fresh, lines_of, versioned
 from o2c.api.routes._lists import ListQuery, list_query
-from o2c.api.schemas.common import CommandPublic
+from o2c.api.schemas.common import CommandPublic, ExactJSONRoute
 from o2c.api.schemas.ledger import (
     ClosePeriod,
     JournalEntryListPublic,
@@ -23,7 +23,7 @@ from o2c.api.schemas.ledger import (
 from o2c.domain.money import from_minor
 from o2c.projections import reports
 
-router = APIRouter(tags=["ledger"])
+router = APIRouter(tags=["ledger"], route_class=ExactJSONRoute)
 FINANCE = [allow("finance")]
 
 

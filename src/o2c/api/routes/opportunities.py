@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, allow
 from o2c.api.routes._common import answer, example, lines_of, versioned
 from o2c.api.routes._lists import ListQuery, list_query
-from o2c.api.schemas.common import CommandPublic
+from o2c.api.schemas.common import CommandPublic, ExactJSONRoute
 from o2c.api.schemas.opportunities import (
     ChangeStage,
     LoseOpportunity,
@@ -22,7 +22,7 @@ from o2c.api.schemas.opportunities import (
 )
 from o2c.domain.errors import NotFoundError
 
-router = APIRouter(prefix="/opportunities", tags=["opportunities"])
+router = APIRouter(prefix="/opportunities", tags=["opportunities"], route_class=ExactJSONRoute)
 SALES = [allow("sales")]
 
 

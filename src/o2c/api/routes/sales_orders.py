@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, allow
 from o2c.api.routes._common import answer, example, lines_of, versioned
 from o2c.api.routes._lists import ListQuery, list_query
-from o2c.api.schemas.common import CommandPublic
+from o2c.api.schemas.common import CommandPublic, ExactJSONRoute
 from o2c.api.schemas.sales_orders import (
     CancelOrder,
     CreditInvoice,
@@ -26,7 +26,7 @@ from o2c.api.schemas.sales_orders import (
     ShipOrder,
 )
 
-router = APIRouter(prefix="/sales-orders", tags=["sales orders"])
+router = APIRouter(prefix="/sales-orders", tags=["sales orders"], route_class=ExactJSONRoute)
 SALES, WAREHOUSE, FINANCE = [allow("sales")], [allow("warehouse")], [allow("finance")]
 
 

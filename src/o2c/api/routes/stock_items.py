@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, allow
 from o2c.api.routes._common import answer, example, versioned
 from o2c.api.routes._lists import ListQuery, list_query
-from o2c.api.schemas.common import CommandPublic
+from o2c.api.schemas.common import CommandPublic, ExactJSONRoute
 from o2c.api.schemas.stock_items import (
     AdjustStock,
     LayerPublic,
@@ -20,7 +20,7 @@ from o2c.api.schemas.stock_items import (
     ValuePublic,
 )
 
-router = APIRouter(prefix="/stock-items", tags=["stock"])
+router = APIRouter(prefix="/stock-items", tags=["stock"], route_class=ExactJSONRoute)
 WAREHOUSE = [allow("warehouse")]
 
 

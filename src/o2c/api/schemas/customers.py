@@ -6,12 +6,12 @@ from typing import Annotated
 
 from pydantic import Field
 
-from o2c.api.schemas.common import Amount, Command, Dec, Name, Out
+from o2c.api.schemas.common import Amount, Command, Dec, Name, Out, Whole
 from o2c.domain import values
 from o2c.domain.customer import DEFAULT_PAYMENT_TERMS_DAYS
 
 #: Days from invoice to due date (a lead converted into a customer takes them too).
-PaymentTermsDays = Annotated[int, Field(ge=0, le=values.MAX_DAYS)]
+PaymentTermsDays = Annotated[Whole, Field(ge=0, le=values.MAX_DAYS)]
 
 
 class RegisterCustomer(Command):
