@@ -160,3 +160,31 @@ def test_a_stuck_read_model_moves_on_when_its_event_applies_again(
         assert cur.execute(f"SELECT COUNT(*) FROM {app.db.table(following.FAULTS_TABLE)}"
                            ).fetchone() == (0,)
     assert [i["on_hand"] for i in reports.inventory(app.db, app.places)["items"]] == [D(100)]
+
+
+def test_the_api_says_not_ready_and_answers_503_not_500(app: O2C) -> None:
+    from fastapi.testclient import TestClient
+
+    from o2c.api import create_app
+
+    settings = app.settings.model_copy(update={"bootstrap_token": "poison-test-token",
+                                               "server_projector": False})
+    customer = _story(app)
+    poison = _poison(app, customer)
+    order = app.db.head()  # the poison order's own position is its only event
+    headers = {"Authorization": "Bearer poison-test-token"}
+    with TestClient(create_app(settings, app=app)) as client:
+        with pytest.raises(ProjectionStuckError):
+            client.app.state.projector.catch_up()  # type: ignore[attr-defined]
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert f"order_status is stuck at log position {poison}" in ready.json()["detail"]
+        metrics = client.get("/metrics", headers=headers).text
+        assert 'o2c_projector_stuck{read_model="order_status"} 1.0' in metrics
+        assert 'o2c_projector_stuck{read_model="inventory"} 0.0' in metrics
+        events = client.get(f"/audit/events?after={order - 1}&limit=1", headers=headers)
+        order_id = events.json()["events"][0]["aggregate_id"]
+        trail = client.get(f"/audit/trail/{order_id}", headers=headers)
+        assert trail.status_code == 503, trail.text
+        assert trail.json()["error"] == "projection_stuck"
+        assert "Retry-After" in trail.headers

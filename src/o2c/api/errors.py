@@ -24,6 +24,7 @@ from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from o2c.api.schemas.common import ErrorPublic
@@ -35,6 +36,7 @@ from o2c.domain.errors import (
     InvalidInputError,
     NotFoundError,
     O2CError,
+    ProjectionStuckError,
     VersionMismatchError,
 )
 
@@ -74,7 +76,7 @@ STATUSES: tuple[Status, ...] = (
     Status(503, "unavailable", "The store is unavailable; retry after `Retry-After` seconds "
                                "(a command may have been recorded only if the detail says "
                                "its outcome is unknown: retry it with the same "
-                               "Idempotency-Key)"),
+                               "Idempotency-Key)", (ProjectionStuckError,)),
 )
 
 #: Seconds a client is told to wait (``Retry-After``) before retrying after a 503.
@@ -124,18 +126,23 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(O2CError)
     def _o2c(_: Request, exc: O2CError) -> JSONResponse:
-        return error(status_of(exc), exc.code, exc.message)
+        status = status_of(exc)
+        return error(status, exc.code, exc.message, headers={
+            "Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None)
 
     @app.exception_handler(RequestValidationError)
     def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return error(422, "invalid_input", _validation_detail(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400:  # an unreadable body (bad encoding...): invalid input
             return error(422, "invalid_input", f"unreadable request: {exc.detail}")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every route of the path (GET /leads, POST /leads), not one
+            headers["Allow"] = _allowed(request)
         return error(exc.status_code, HTTP_CODES.get(exc.status_code, "error"), str(exc.detail),
-                     headers=dict(exc.headers or {}))
+                     headers=headers)
 
     def _store(_: Request, exc: Exception) -> JSONResponse:
         if isinstance(exc, OutcomeUnknownError):
@@ -162,3 +169,12 @@ def install(app: FastAPI) -> None:
         log.error("unexpected error (request %s): %r", request_id, exc)
         return error(500, "internal_error", "an unexpected error on the server",
                      headers={"X-Request-ID": request_id} if request_id else None)
+
+
+def _allowed(request: Request) -> str:
+    """The methods some route of the app answers at the request's path."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, APIRoute) and route.path_regex.match(request.url.path):
+            methods |= route.methods
+    return ", ".join(sorted(methods))
