@@ -122,17 +122,15 @@ def _follow(projector: Projector, stop: threading.Event) -> None:
     It only reads while nothing is new (the log's head and the models' position),
     so an idle server takes no write lock; a worker or another server may project
     the same events, and the projector's tracking rows keep them from doing it twice.
+    A read model stuck at an event is logged once and tried again now and then
+    (``Projector.run_forever``), not every second with a traceback.
     """
     while not stop.is_set():
         try:
-            before = projector.position()
-            if before < projector.head() and projector.catch_up() > before:
-                continue
+            projector.run_forever(stop, FOLLOW_SECONDS)
         except Exception:
             log.exception("projector failed; retrying in a second")
             stop.wait(1.0)
-            continue
-        stop.wait(FOLLOW_SECONDS)
 
 
 __all__ = ["create_app"]
