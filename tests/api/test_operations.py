@@ -18,6 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
 
@@ -30,6 +31,8 @@ from o2c.api.routes import health
 from o2c.application import O2C, Context, runner
 from o2c.bootstrap import build_app
 from o2c.config import Settings
+from o2c.domain.errors import ProjectionStuckError
+from o2c.domain.sales_order import SalesOrder
 from o2c.domain.stock_item import StockItem
 from o2c.persistence import connection, log
 
@@ -37,9 +40,9 @@ BOOTSTRAP = "operations-bootstrap-token"
 ADMIN = {"Authorization": f"Bearer {BOOTSTRAP}"}
 CTX = Context(actor="test")
 #: The documented bound (docs/operations.md) on the answer to a request that starts
-#: while the database is away: one checkout wait (with 1.5 s of slack for a
-#: loaded machine).
-BOUND = connection.CONNECT_SECONDS + 1.5
+#: while the database is away: one checkout wait, with 2.5 s of slack for a loaded
+#: machine (2 cores shared by several test runs). Before: 14 s and more.
+BOUND = connection.CONNECT_SECONDS + 2.5
 
 
 # -- liveness, readiness, metrics, the access log (both databases) ------------------------
@@ -82,6 +85,38 @@ def test_healthz_needs_nothing_and_readyz_reports_lag(
     assert ready.status_code == 200
     assert ready.json()["ready"] is True
     assert {m["lag"] for m in ready.json()["read_models"]} == {0}
+
+
+def test_a_stuck_read_model_fails_readiness_and_shows_in_metrics(
+        ops: tuple[O2C, TestClient]) -> None:
+    """The issue's poison order, written past the domain's limits (which refuse it now):
+    a read model cannot hold its figures and stays stuck before it. /readyz says so,
+    without the error's text; /metrics counts it."""
+    app, client = ops
+    _stock(app, "P-1")
+    customer = app.register_customer(CTX, "Apex", "ap@apex.example")
+    app.save(SalesOrder(customer_id=app.customer(customer.id).id, opportunity_id=None,
+                        lines=[{"sku": "P-1", "quantity": Decimal("1000000000000"),
+                                "unit_price": Decimal("1000000000000.00")}],
+                        currency="USD", tax_rate=Decimal("0.08"), payment_terms_days=30))
+    poison = app.db.head()
+    projector = client.app.state.projector  # type: ignore[attr-defined]
+    with pytest.raises(ProjectionStuckError):
+        projector.catch_up()
+    answer = client.get("/readyz")
+    assert answer.status_code == 503
+    body = answer.json()
+    stuck = [m for m in body["read_models"] if m["stuck"]]
+    assert stuck
+    assert all(f"stuck at log position {poison} " in m["stuck"] for m in stuck)
+    assert body["detail"] == "; ".join(m["stuck"] for m in stuck)
+    assert all(m["lag"] == 0 for m in body["read_models"] if not m["stuck"])
+    for word in ("range", "Overflow", "SELECT", "INSERT", "Traceback"):
+        assert word not in answer.text
+    text = client.get("/metrics").text
+    for model in body["read_models"]:
+        assert _metric(text, "o2c_projector_stuck", read_model=model["name"]) == (
+            1.0 if model["stuck"] else 0.0)
 
 
 def _metric(text: str, name: str, **labels: str) -> float | None:
@@ -398,7 +433,7 @@ def test_a_write_whose_outcome_cannot_be_learned_is_503_then_its_retry_gets_the_
             assert unknown.status_code == 503, unknown.text
             assert unknown.headers["Retry-After"].isdigit()
             assert "whether it was recorded is unknown" in unknown.json()["detail"]
-            assert took < 3 * connection.CONNECT_SECONDS + runner.RESOLVE_SECONDS + 1.5, took
+            assert took < 3 * connection.CONNECT_SECONDS + runner.RESOLVE_SECONDS + 2.5, took
             through.refusing = False
             deadline = time.monotonic() + 15
             while (again := client.post("/stock-items/GONE-1/receipts", json=body,
@@ -432,7 +467,7 @@ def test_database_away_answers_503_promptly_and_recovers(proxied: tuple[Proxy, O
         started = time.monotonic()
         ready = client.get("/readyz")
         assert ready.status_code == 503
-        assert time.monotonic() - started < health.READY_TIMEOUT + 1.0
+        assert time.monotonic() - started < health.READY_TIMEOUT + 2.0
         assert ready.json()["database"] == "unavailable"
         assert client.get("/metrics").text.count("o2c_store_up 0.0") == 1
         for _ in range(3):
