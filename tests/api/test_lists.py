@@ -188,3 +188,12 @@ def test_pip_install_ships_the_vendored_files() -> None:
     for path in vendored:
         relative = path.relative_to(package).as_posix()
         assert any(fnmatch(relative, pattern) for pattern in declared), relative
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_wrong_method_lists_every_method_of_the_path(client: TestClient) -> None:
+    for path, methods in (("/leads", {"GET", "POST"}), ("/invoices", {"GET"}),
+                          ("/journal-entries", {"GET", "POST"})):
+        answer = client.request("PATCH", path)
+        assert answer.status_code == 405, path
+        assert set(answer.headers["Allow"].split(", ")) == methods, path

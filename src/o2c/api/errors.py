@@ -176,5 +176,5 @@ def _allowed(request: Request) -> str:
     methods: set[str] = set()
     for route in request.app.routes:
         if isinstance(route, APIRoute) and route.path_regex.match(request.url.path):
-            methods |= route.methods
+            methods |= route.methods or set()
     return ", ".join(sorted(methods))
