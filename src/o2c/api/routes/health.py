@@ -20,7 +20,6 @@ import threading
 import weakref
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
 
 import psycopg
 from eventsourcing.persistence import PersistenceError
@@ -34,6 +33,7 @@ from o2c.api.deps import ProjectorDep
 from o2c.api.errors import RETRY_AFTER_SECONDS
 from o2c.api.schemas.health import AlivePublic, ReadinessPublic, ReadModelReadiness
 from o2c.projections import Projector
+from o2c.projections.projector import Health, Stuck
 
 #: Seconds the database has to answer a readiness probe or a scrape.
 READY_TIMEOUT = 1.0
@@ -49,19 +49,18 @@ router = APIRouter(tags=["operations"], include_in_schema=False)
 # for the database share its answer: probes and scrapes that come faster than a
 # database that is away answers never pile up behind each other.
 _probes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="o2c-probe")
-_asking: weakref.WeakKeyDictionary[Projector, Future[list[dict[str, Any]]]] = (
-    weakref.WeakKeyDictionary())
+_asking: weakref.WeakKeyDictionary[Projector, Future[Health]] = weakref.WeakKeyDictionary()
 _asking_guard = threading.Lock()
 
 
-def read_store(projector: Projector) -> list[dict[str, Any]]:
-    """Each read model's position, the log's head, the lag and whether it is stuck
-    (``Projector.status``), asked of the database within ``READY_TIMEOUT`` seconds
+def read_store(projector: Projector) -> Health:
+    """The log's head, each read model's position and the stuck ones
+    (``Projector.health``), asked of the database within ``READY_TIMEOUT`` seconds
     (``TimeoutError`` else)."""
     with _asking_guard:
         asking = _asking.get(projector)
         if asking is None or asking.done():
-            asking = _asking[projector] = _probes.submit(projector.status)
+            asking = _asking[projector] = _probes.submit(projector.health)
     return asking.result(READY_TIMEOUT)
 
 
@@ -76,19 +75,20 @@ def readyz(projector: ProjectorDep, response: Response) -> ReadinessPublic:
     """Ready: the database answers within ``READY_TIMEOUT`` s, and every read model is
     within ``READY_MAX_LAG`` events of the log's head and not stuck. 503 otherwise."""
     try:
-        rows = read_store(projector)
+        health = read_store(projector)
     except STORE_ERRORS as error:
         why = (f"the database did not answer within {READY_TIMEOUT:g} s"
                if isinstance(error, TimeoutError) else "the database is unavailable")
         return _not_ready(response, ReadinessPublic(
             ready=False, database="unavailable", max_lag=READY_MAX_LAG), why)
-    models = [ReadModelReadiness(name=str(row["name"]), position=int(row["position"]),
-                                 lag=int(row["lag"]), stuck=_stuck(row)) for row in rows]
+    stuck = {s.name: _where(s) for s in health.stuck}
+    models = [ReadModelReadiness(name=name, position=position, lag=health.head - position,
+                                 stuck=stuck.get(name))
+              for name, position in health.positions.items()]
     answer = ReadinessPublic(ready=True, database="ok", max_lag=READY_MAX_LAG,
-                             head=int(rows[0]["head"]) if rows else None, read_models=models)
-    stuck = [m.stuck for m in models if m.stuck]
+                             head=health.head, read_models=models)
     if stuck:
-        return _not_ready(response, answer, "; ".join(stuck))
+        return _not_ready(response, answer, "; ".join(stuck.values()))
     behind = [f"{m.name} ({m.lag} events)" for m in models if m.lag > READY_MAX_LAG]
     if behind:
         return _not_ready(response, answer, f"read models more than {READY_MAX_LAG} events "
@@ -96,16 +96,11 @@ def readyz(projector: ProjectorDep, response: Response) -> ReadinessPublic:
     return answer
 
 
-def _stuck(row: dict[str, Any]) -> str | None:
-    """Where a read model is stuck, from its ``Projector.status`` row (None: it is
-    not): the event's position and type, not the error's text, which may quote SQL
-    and is for the server's log and ``o2c projections status``, not for anyone who
-    can reach an unauthenticated probe."""
-    stuck = str(row.get("stuck") or "")
-    if not stuck:
-        return None
-    where, _, _ = stuck.partition("): ")
-    return where + ")" if where != stuck else "stuck"
+def _where(stuck: Stuck) -> str:
+    """Where a read model is stuck: the event's position and type, not the error's
+    text, which may quote SQL and is for the server's log and ``o2c projections
+    status``, not for anyone who can reach an unauthenticated probe."""
+    return f"read model {stuck.name} is stuck at log position {stuck.position} ({stuck.topic})"
 
 
 def _not_ready(response: Response, answer: ReadinessPublic, why: str) -> ReadinessPublic:
@@ -136,7 +131,7 @@ class StoreCollector(Collector):
         up = GaugeMetricFamily("o2c_store_up", "1 when the database answered this scrape "
                                f"within {READY_TIMEOUT:g} s, else 0.")
         try:
-            rows = read_store(self.projector)
+            health = read_store(self.projector)
         except STORE_ERRORS:
             up.add_metric([], 0)
             yield up
@@ -145,7 +140,7 @@ class StoreCollector(Collector):
         yield up
         head = GaugeMetricFamily("o2c_log_head_position",
                                  "Log position of the newest event (the chain's head).")
-        head.add_metric([], int(rows[0]["head"]) if rows else 0)
+        head.add_metric([], health.head)
         yield head
         position = GaugeMetricFamily("o2c_projector_position",
                                      "Log position each read model has reached.",
@@ -156,9 +151,9 @@ class StoreCollector(Collector):
         stuck = GaugeMetricFamily("o2c_projector_stuck",
                                   "1 when a read model is stuck behind an event it cannot "
                                   "apply, else 0.", labels=["read_model"])
-        for row in rows:
-            name = str(row["name"])
-            position.add_metric([name], int(row["position"]))
-            lag.add_metric([name], int(row["lag"]))
-            stuck.add_metric([name], 1 if _stuck(row) else 0)
+        stuck_names = {s.name for s in health.stuck}
+        for name, at in health.positions.items():
+            position.add_metric([name], at)
+            lag.add_metric([name], health.head - at)
+            stuck.add_metric([name], 1 if name in stuck_names else 0)
         yield from (position, lag, stuck)
