@@ -168,6 +168,15 @@ def test_has_tokens(app: O2C) -> None:
     assert not auth.has_tokens(app.db)
 
 
+def test_reading_creates_no_table(app: O2C) -> None:
+    """Listing tokens, or asking whether any exists, on a store that never had one
+    creates nothing (so it works on a read-only store)."""
+    assert auth.list_tokens(app.db) == []
+    assert not auth.has_tokens(app.db)
+    with pytest.raises(Exception, match=TABLE), app.db.transaction(write=False) as cur:
+        cur.execute(f"SELECT 1 FROM {app.db.table(TABLE)}")  # no such table
+
+
 def _old_table(database_url: str) -> tuple[str, str]:
     """Creates the token table in its first shape with one token, as o2c stored it
     before ids and salts (the unsalted SHA-256 of the whole token as the key); returns
@@ -282,3 +291,4 @@ def test_tokens_commands(cli_store: str, settings: Settings) -> None:
     unknown = runner.invoke(cli, ["tokens", "revoke", "feedfacefeedface"])
     assert unknown.exit_code == 2
     assert "no token has the id" in unknown.stderr
+

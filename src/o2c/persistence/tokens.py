@@ -142,8 +142,23 @@ def find_unsalted(db: Database, token_hash: str) -> TokenRow | None:
     return _find(db, "token_hash = ? AND salt IS NULL", token_hash)
 
 
+def _missing(db: Database) -> bool:
+    """Whether the store has no token table at all (a read need not create one)."""
+    if db in _ensured:
+        return False
+    with db.transaction(write=False) as cur:
+        try:
+            cur.execute(f"SELECT 1 FROM {db.table(TABLE)} WHERE 1 = 0")
+        except Exception:  # no such table (the driver's own error class); the read rolls back
+            return True
+    return False
+
+
 def all_tokens(db: Database) -> list[TokenRow]:
-    """Every stored token, oldest first."""
+    """Every stored token, oldest first (none, and no table created, in a store that
+    never had one: listing works on a read-only store)."""
+    if _missing(db):
+        return []
     ensure_table(db)
     with db.transaction(write=False) as cur:
         rows = cur.execute(f"SELECT {_COLUMNS} FROM {db.table(TABLE)} "
@@ -165,6 +180,8 @@ def revoke(db: Database, token_id: str, at: str) -> TokenRow | None:
 
 def any_active(db: Database, now: str) -> bool:
     """Whether any stored token is neither revoked nor expired at ``now``."""
+    if _missing(db):
+        return False
     ensure_table(db)
     with db.transaction(write=False) as cur:
         row = cur.execute(f"SELECT 1 FROM {db.table(TABLE)} WHERE revoked_at IS NULL "
