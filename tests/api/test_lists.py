@@ -196,4 +196,4 @@ def test_a_wrong_method_lists_every_method_of_the_path(client: TestClient) -> No
                           ("/journal-entries", {"GET", "POST"})):
         answer = client.request("PATCH", path)
         assert answer.status_code == 405, path
-        assert set(answer.headers["Allow"].split(", ")) == methods, path
+        assert set(answer.headers["Allow"].split(", ")) - {"HEAD"} == methods, path

@@ -24,8 +24,8 @@ from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from o2c.api.schemas.common import ErrorPublic
 from o2c.application.runner import OutcomeUnknownError
@@ -172,9 +172,11 @@ def install(app: FastAPI) -> None:
 
 
 def _allowed(request: Request) -> str:
-    """The methods some route of the app answers at the request's path."""
-    methods: set[str] = set()
-    for route in request.app.routes:
-        if isinstance(route, APIRoute) and route.path_regex.match(request.url.path):
-            methods |= route.methods or set()
-    return ", ".join(sorted(methods))
+    """The methods some route of the app answers at the request's path (each route is
+    asked as the router asks it: included routers keep their routes to themselves)."""
+    methods = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            methods.append(method)
+    return ", ".join(methods)
