@@ -1,4 +1,17 @@
-"""Settings, read once from the environment (``O2C_*``) by the composition root."""
+"""Settings, read once from the environment (``O2C_*``) by the composition root.
+
+Every value is checked when the settings are read, so a bad one stops any
+command (``o2c serve`` included) at start with one line naming it, instead of
+failing later on every order:
+
+- ``O2C_TAX_RATE`` is a fraction, ``0 <= rate < 1`` (``0.08`` is 8 %), with at
+  most six decimal places (``0.08875``); ``8`` is refused, not read as 8 %.
+- ``O2C_BOOTSTRAP_TOKEN``, when set, has at least 16 characters and no
+  whitespace (an empty value means "not set").
+- ``O2C_CURRENCY`` is three ASCII letters (ISO 4217).
+- ``O2C_DATABASE_URL`` starts with ``sqlite:///`` or ``postgresql://``; the
+  composition root checks the rest (``o2c.bootstrap.check_store_url``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +21,14 @@ from functools import cached_property
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from o2c.domain import money
+from o2c.domain.errors import O2CError
 from o2c.domain.money import minor_units
+
+#: Fewest characters of ``O2C_BOOTSTRAP_TOKEN`` (an admin token must not be guessable).
+MIN_BOOTSTRAP_TOKEN = 16
+#: URL schemes ``O2C_DATABASE_URL`` may use.
+URL_SCHEMES = ("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://")
 
 
 class Settings(BaseSettings):
@@ -22,7 +42,7 @@ class Settings(BaseSettings):
     currency: str = "USD"
     #: A bearer token accepted with role ``admin`` (none by default).
     bootstrap_token: str | None = None
-    #: Sales tax rate applied to new orders, e.g. ``0.08``.
+    #: Sales tax rate applied to new orders, a fraction: ``0.08`` is 8 %.
     tax_rate: Decimal = Decimal("0.08")
     #: Connections each process keeps to PostgreSQL.
     pool_size: int = Field(default=8, ge=1, le=100)
@@ -32,12 +52,43 @@ class Settings(BaseSettings):
     #: Aggregates each process keeps in memory (fast-forwarded on every read).
     aggregate_cache_size: int = Field(default=5000, ge=0)
 
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(URL_SCHEMES):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
     @field_validator("currency")
     @classmethod
     def _iso_currency(cls, value: str) -> str:
-        if len(value) != 3 or not value.isalpha():
-            raise ValueError("O2C_CURRENCY must be a three-letter ISO 4217 code")
+        if len(value) != 3 or not (value.isascii() and value.isalpha()):
+            raise ValueError(f"must be a three-letter ISO 4217 code, not {value!r}")
         return value.upper()
+
+    @field_validator("tax_rate", mode="before")
+    @classmethod
+    def _fraction(cls, value: object) -> Decimal:
+        text = value.strip() if isinstance(value, str) else value
+        try:
+            rate = None if str(text).startswith("-") else money.rate(text)  # "-0" too
+        except O2CError:
+            rate = None
+        if rate is None or rate >= 1 or rate.is_signed():
+            raise ValueError(f"must be a fraction 0 <= rate < 1 with at most "
+                             f"{money.RATE_PLACES} decimal places (0.08 is 8 %), "
+                             f"not {value!r}")
+        return rate
+
+    @field_validator("bootstrap_token")
+    @classmethod
+    def _long_enough(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # an empty variable means "no bootstrap token"
+        if len(value) < MIN_BOOTSTRAP_TOKEN or any(c.isspace() for c in value):
+            raise ValueError(f"must be at least {MIN_BOOTSTRAP_TOKEN} characters without "
+                             f"spaces (it is {len(value)} long)")
+        return value
 
     @cached_property
     def places(self) -> int:

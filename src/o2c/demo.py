@@ -6,6 +6,11 @@ leads come in (two are disqualified), deals move through every stage, two
 are won and handed over as orders, one is lost; stock arrives in two cost
 layers; an order cannot be confirmed for lack of stock; shipments are
 partial; invoices are paid in part and in full; one order is cancelled.
+
+Every command of the story carries an idempotency key (``demo:<step>``), so
+telling it again replays what is recorded and records only what is missing: a
+demo cut short (a kill, Ctrl-C) is finished by the next ``o2c demo``, on the
+dates it began with (``run(..., finishing=...)``); a complete one is refused.
 """
 
 from __future__ import annotations
@@ -15,8 +20,18 @@ from datetime import UTC, date, datetime, timedelta
 
 from o2c.application import O2C, Context
 from o2c.domain.errors import InsufficientStockError
+from o2c.domain.ledger_account import DEFAULT_CHART
 
 SENSOR, GATEWAY, CABLE = "NT-SENSOR-100", "NT-GATEWAY-200", "NT-CABLE-5M"
+#: Who tells the story, as the log records them.
+ACTORS = ("demo:finance", "demo:sales", "demo:warehouse")
+#: Every command of the story has an idempotency key starting so.
+KEY_PREFIX = "demo:"
+#: The first and the last step of the story; the first is dated ``DAYS`` before its end.
+FIRST, LAST = "capital", "pay-nimbus"
+DAYS = 75
+#: Events the store records on first start by itself (the chart and the periods record).
+OPENING_EVENTS = len(DEFAULT_CHART) + 1
 
 
 class DemoAlreadyRecorded(Exception):
@@ -24,37 +39,47 @@ class DemoAlreadyRecorded(Exception):
 
 
 def already_recorded(app: O2C) -> bool:
-    """True when the store already holds the story (its first SKU exists)."""
+    """True when the store holds the story, whole or in part (its first SKU exists)."""
     from o2c.domain.stock_item import StockItem
 
     return StockItem.create_id(SENSOR) in app.repository
 
 
-def run(app: O2C, say: Callable[[str], None] = print, today: date | None = None) -> dict[str, str]:
-    """Records the story; returns the ids of its main actors. Refuses to run twice."""
-    if already_recorded(app):
+def run(app: O2C, say: Callable[[str], None] = print, today: date | None = None, *,
+        finishing: date | None = None) -> dict[str, str]:
+    """Records the story; returns the ids of its main actors. Refuses a store that
+    already holds it, unless ``finishing`` one begun earlier whose last day was that
+    date (``o2c demo`` finds it from the first step's key): then what is recorded is
+    replayed by its keys and only what is missing is recorded."""
+    if finishing is None and already_recorded(app):
         raise DemoAlreadyRecorded("this database already holds the NovaTech demo "
                                   "(run `o2c demo --reset` to start again)")
-    end = today or datetime.now(UTC).date()
+    if finishing is not None:
+        say(f"Finishing the NovaTech demo begun earlier (its last day "
+            f"{finishing.isoformat()})")
+    end = finishing or today or datetime.now(UTC).date()
 
-    def on(days_ago: int, actor: str) -> Context:
-        return Context(actor=actor, today=end - timedelta(days=days_ago))
+    def on(days_ago: int, actor: str, step: str) -> Context:
+        return Context(actor=actor, today=end - timedelta(days=days_ago),
+                       idempotency_key=KEY_PREFIX + step)
 
     ids: dict[str, str] = {}
-    finance, sales, warehouse = "demo:finance", "demo:sales", "demo:warehouse"
+    finance, sales, warehouse = ACTORS
 
     say("Owner invests; items enter the item master; stock arrives in two cost layers")
-    app.post_journal_entry(on(75, finance), "Owner's capital contribution",
+    app.post_journal_entry(on(DAYS, finance, FIRST), "Owner's capital contribution",
                            [{"account": "1000", "debit": "150000.00"},
                             {"account": "3000", "credit": "150000.00"}])
-    app.register_stock_item(on(75, warehouse), SENSOR, "Industrial sensor module")
-    app.register_stock_item(on(75, warehouse), GATEWAY, "IoT edge gateway")
-    app.register_stock_item(on(75, warehouse), CABLE, "Shielded cable, 5 m")
-    app.receive_stock(on(74, warehouse), SENSOR, "100", "42.00")
-    app.receive_stock(on(74, warehouse), GATEWAY, "25", "310.00")
-    app.receive_stock(on(74, warehouse), CABLE, "500", "3.20")
-    app.receive_stock(on(60, warehouse), SENSOR, "50", "45.50")  # the second, dearer layer
-    app.post_journal_entry(on(58, finance), "Paid suppliers for the first receipts",
+    app.register_stock_item(on(75, warehouse, "item-sensor"), SENSOR, "Industrial sensor module")
+    app.register_stock_item(on(75, warehouse, "item-gateway"), GATEWAY, "IoT edge gateway")
+    app.register_stock_item(on(75, warehouse, "item-cable"), CABLE, "Shielded cable, 5 m")
+    app.receive_stock(on(74, warehouse, "receive-sensor-1"), SENSOR, "100", "42.00")
+    app.receive_stock(on(74, warehouse, "receive-gateway"), GATEWAY, "25", "310.00")
+    app.receive_stock(on(74, warehouse, "receive-cable"), CABLE, "500", "3.20")
+    # the second, dearer layer
+    app.receive_stock(on(60, warehouse, "receive-sensor-2"), SENSOR, "50", "45.50")
+    app.post_journal_entry(on(58, finance, "pay-suppliers"),
+                           "Paid suppliers for the first receipts",
                            [{"account": "2000", "debit": "13550.00"},
                             {"account": "1000", "credit": "13550.00"}])
 
@@ -70,11 +95,14 @@ def run(app: O2C, say: Callable[[str], None] = print, today: date | None = None)
         "orbit": ("Ines Duarte", "Orbit Farms", "ines@orbitfarms.example", "partner"),
     }
     for key, (name, company, email, source) in leads.items():
-        ids[f"lead_{key}"] = app.capture_lead(on(70, sales), name, company, email, source).id
+        ids[f"lead_{key}"] = app.capture_lead(on(70, sales, f"lead-{key}"), name, company,
+                                              email, source).id
     for key in ("apex", "helios", "cobalt", "borealis", "orbit"):
-        app.qualify_lead(on(68, sales), ids[f"lead_{key}"])
-    app.disqualify_lead(on(67, sales), ids["lead_quantum"], "No budget until next fiscal year")
-    app.disqualify_lead(on(67, sales), ids["lead_fjord"], "Consumer hobbyist, not a B2B buyer")
+        app.qualify_lead(on(68, sales, f"qualify-{key}"), ids[f"lead_{key}"])
+    app.disqualify_lead(on(67, sales, "disqualify-quantum"), ids["lead_quantum"],
+                        "No budget until next fiscal year")
+    app.disqualify_lead(on(67, sales, "disqualify-fjord"), ids["lead_fjord"],
+                        "Consumer hobbyist, not a B2B buyer")
 
     deals = {
         "apex": ("Apex assembly line sensors", "9440.00"),
@@ -85,16 +113,16 @@ def run(app: O2C, say: Callable[[str], None] = print, today: date | None = None)
     }
     for key, (title, amount) in deals.items():
         converted = app.convert_lead(
-            on(66, sales), ids[f"lead_{key}"],
+            on(66, sales, f"convert-{key}"), ids[f"lead_{key}"],
             {"title": title, "amount": amount,
              "expected_close_date": (end + timedelta(days=30)).isoformat()})
         ids[f"customer_{key}"] = converted.extra["customer_id"]
         ids[f"opp_{key}"] = converted.extra["opportunity_id"]
-    direct = app.register_customer(on(66, sales), "Nimbus Data Centers",
+    direct = app.register_customer(on(66, sales, "customer-nimbus"), "Nimbus Data Centers",
                                    "buying@nimbusdc.example", credit_limit="50000.00",
                                    payment_terms_days=45)
     ids["customer_nimbus"] = direct.id
-    ids["opp_nimbus"] = app.open_opportunity(on(65, sales), direct.id,
+    ids["opp_nimbus"] = app.open_opportunity(on(65, sales, "opportunity-nimbus"), direct.id,
                                              "Nimbus rack monitoring pilot", "4800.00",
                                              (end + timedelta(days=45)).isoformat()).id
 
@@ -105,50 +133,53 @@ def run(app: O2C, say: Callable[[str], None] = print, today: date | None = None)
                         "borealis": ("qualification", "proposal", "negotiation"),
                         "orbit": ("qualification",)}.items():
         for stage in stages:
-            app.change_stage(on(64, sales), ids[f"opp_{key}"], stage)
-    app.change_stage(on(20, sales), ids["opp_cobalt"], "negotiation")
-    app.lose_opportunity(on(55, sales), ids["opp_borealis"],
+            app.change_stage(on(64, sales, f"stage-{key}-{stage}"), ids[f"opp_{key}"], stage)
+    app.change_stage(on(20, sales, "stage-cobalt-negotiation"), ids["opp_cobalt"], "negotiation")
+    app.lose_opportunity(on(55, sales, "lose-borealis"), ids["opp_borealis"],
                          "Chose a competitor with an existing telematics contract")
-    apex = app.win_opportunity(on(62, sales), ids["opp_apex"], [
+    apex = app.win_opportunity(on(62, sales, "win-apex"), ids["opp_apex"], [
         {"sku": SENSOR, "quantity": "80", "unit_price": "89.00"},
         {"sku": GATEWAY, "quantity": "5", "unit_price": "464.00"}])
     ids["order_apex"] = apex.extra["order_id"]
-    helios = app.win_opportunity(on(57, sales), ids["opp_helios"], [
+    helios = app.win_opportunity(on(57, sales, "win-helios"), ids["opp_helios"], [
         {"sku": SENSOR, "quantity": "100", "unit_price": "87.00"},
         {"sku": CABLE, "quantity": "200", "unit_price": "7.50"}])
     ids["order_helios"] = helios.extra["order_id"]
 
     say("The Apex order is confirmed and ships in two parts; the Helios order waits for stock")
-    app.confirm_order(on(61, warehouse), ids["order_apex"])
+    app.confirm_order(on(61, warehouse, "confirm-apex"), ids["order_apex"])
     try:
-        app.confirm_order(on(56, warehouse), ids["order_helios"])
+        app.confirm_order(on(56, warehouse, "confirm-helios"), ids["order_helios"])
     except InsufficientStockError as refused:
         say(f"  Helios order not confirmed: {refused}")
-    app.ship_order(on(60, warehouse), ids["order_apex"],
+    app.ship_order(on(60, warehouse, "ship-apex-1"), ids["order_apex"],
                    [{"sku": SENSOR, "quantity": "50"}, {"sku": GATEWAY, "quantity": "5"}])
-    app.invoice_order(on(60, finance), ids["order_apex"])
-    app.ship_order(on(40, warehouse), ids["order_apex"], [{"sku": SENSOR, "quantity": "30"}])
-    app.invoice_order(on(40, finance), ids["order_apex"])
+    app.invoice_order(on(60, finance, "invoice-apex-1"), ids["order_apex"])
+    app.ship_order(on(40, warehouse, "ship-apex-2"), ids["order_apex"],
+                   [{"sku": SENSOR, "quantity": "30"}])
+    app.invoice_order(on(40, finance, "invoice-apex-2"), ids["order_apex"])
 
     say("Nimbus orders directly; one order is cancelled before it ships")
-    nimbus = app.place_sales_order(on(35, sales), ids["customer_nimbus"], [
+    nimbus = app.place_sales_order(on(35, sales, "order-nimbus"), ids["customer_nimbus"], [
         {"sku": GATEWAY, "quantity": "8", "unit_price": "480.00"},
         {"sku": CABLE, "quantity": "120", "unit_price": "7.80"}])
     ids["order_nimbus"] = nimbus.id
-    app.confirm_order(on(35, warehouse), nimbus.id)
-    app.ship_order(on(33, warehouse), nimbus.id, [{"sku": GATEWAY, "quantity": "8"},
+    app.confirm_order(on(35, warehouse, "confirm-nimbus"), nimbus.id)
+    app.ship_order(on(33, warehouse, "ship-nimbus"), nimbus.id, [{"sku": GATEWAY, "quantity": "8"},
                                                   {"sku": CABLE, "quantity": "120"}])
-    app.invoice_order(on(33, finance), nimbus.id)
-    cancelled = app.place_sales_order(on(30, sales), ids["customer_orbit"], [
+    app.invoice_order(on(33, finance, "invoice-nimbus"), nimbus.id)
+    cancelled = app.place_sales_order(on(30, sales, "order-orbit"), ids["customer_orbit"], [
         {"sku": CABLE, "quantity": "150", "unit_price": "7.50"}])
     ids["order_cancelled"] = cancelled.id
-    app.confirm_order(on(30, warehouse), cancelled.id)
-    app.cancel_order(on(25, sales), cancelled.id, "Customer postponed the greenhouse project")
+    app.confirm_order(on(30, warehouse, "confirm-orbit"), cancelled.id)
+    app.cancel_order(on(25, sales, "cancel-orbit"), cancelled.id,
+                     "Customer postponed the greenhouse project")
 
     say("Payments: Apex pays its first invoice in full and part of the second; Nimbus in part")
     apex_order = app.sales_order(ids["order_apex"])
     first = apex_order.invoices[0]
-    app.pay_order(on(30, finance), ids["order_apex"], str(first["total"]), "ACH 88121")
-    app.pay_order(on(10, finance), ids["order_apex"], "1000.00", "ACH 90410")
-    app.pay_order(on(5, finance), nimbus.id, "2000.00", "Wire NDC-5531")
+    app.pay_order(on(30, finance, "pay-apex-1"), ids["order_apex"], str(first["total"]),
+                  "ACH 88121")
+    app.pay_order(on(10, finance, "pay-apex-2"), ids["order_apex"], "1000.00", "ACH 90410")
+    app.pay_order(on(5, finance, LAST), nimbus.id, "2000.00", "Wire NDC-5531")
     return ids

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from o2c.cli.common import err, fail, open_app, out
+from o2c.cli.common import err, fail, open_reader, out
 from o2c.cli.render import Format
 from o2c.projections.reports import jsonable
 
@@ -30,12 +30,15 @@ def audit_verify(expect: Annotated[str | None, typer.Option(
         if not position.isdigit() or len(digest) != 64:
             raise fail("--expect takes POSITION:HASH (a 64-hex-digit SHA-256)")
         expected = (int(position), digest.lower())
-    app = open_app()
-    with Progress("[progress.description]{task.description}", BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), console=err) as bar:
-        task = bar.add_task("verifying the chain", total=app.db.head())
-        verdict = audit.verify(app.db, progress=lambda p: bar.update(task, completed=p),
-                               expect=expected)
+    app, _ = open_reader()
+    try:
+        with Progress("[progress.description]{task.description}", BarColumn(),
+                      MofNCompleteColumn(), TimeElapsedColumn(), console=err) as bar:
+            task = bar.add_task("verifying the chain", total=app.db.head())
+            verdict = audit.verify(app.db, progress=lambda p: bar.update(task, completed=p),
+                                   expect=expected)
+    finally:
+        app.close()
     if not verdict.ok:
         sys.stdout.write(f"BROKEN at position {verdict.first_bad_position}: {verdict.reason}\n"
                          f"{verdict.count} events verified before it\n")
@@ -51,7 +54,11 @@ def audit_history(aggregate_id: Annotated[str, typer.Argument(
     """Every event of one aggregate, in order, with position, time, actor and key."""
     from o2c import audit
 
-    steps = audit.history_of(open_app(), aggregate_id)
+    app, _ = open_reader()
+    try:
+        steps = audit.history_of(app, aggregate_id)
+    finally:
+        app.close()
     if not steps:
         raise fail(f"no events for {aggregate_id!r}")
     if fmt is Format.json:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+import tempfile
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from o2c.application import Context
-from o2c.cli.common import err, fail, open_app, open_projector, out, refused
+from o2c.cli.common import err, fail, open_reader, out, read_models, reading, writing
 from o2c.cli.render import Format, ReportName, print_report
 
 if TYPE_CHECKING:
@@ -23,10 +27,10 @@ journal_cli = typer.Typer(help="Journal entries.", no_args_is_help=True)
 
 def compute_report(projector: Projector, name: ReportName, as_of: date | None = None,
                    known_at: datetime | None = None) -> dict[str, Any]:
-    """Brings the read models up to date and computes one report."""
+    """Computes one report from the projector's read models (as they are: the caller
+    brings them up to date, ``common.read_models``)."""
     from o2c.projections import reports
 
-    projector.catch_up()
     db, places = projector.db, projector.settings.places
     if name is ReportName.pipeline:
         return reports.pipeline(db, places)
@@ -55,8 +59,48 @@ def report(
         raise fail("--known-at applies to the trial balance")
     if as_of_date is not None and name in (ReportName.pipeline, ReportName.inventory):
         raise fail("--as-of applies to the trial balance and the AR aging")
-    app = open_app()
-    print_report(name, compute_report(open_projector(app), name, as_of_date, known), fmt)
+    app, writable = open_reader()
+    try:
+        projector = read_models(app, writable)
+        with reading(writable):
+            computed = compute_report(projector, name, as_of_date, known)
+    finally:
+        app.close()
+    print_report(name, computed, fmt)
+
+
+@contextlib.contextmanager
+def replacing(output: Path) -> Iterator[IO[str]]:
+    """A file that takes ``output``'s place only once it is written whole: a temporary
+    file beside it, renamed over it (a kill mid-write leaves the old file). Any file
+    error is exit 2 with one line."""
+    if output.is_dir():
+        raise fail(f"cannot write {output}: it is a directory")
+    folder = output.absolute().parent
+    for path, what in ((output, "the file is read-only"), (folder, "its folder is read-only")):
+        # Write permission for this process, and for someone at all: root may write
+        # through a chmod 444, but whoever made it read-only meant it.
+        if path.exists() and not (os.access(path, os.W_OK) and path.stat().st_mode & 0o222):
+            raise fail(f"cannot write {output}: {what}")
+    try:
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, or removed
+            "w", encoding="utf-8", dir=folder,
+            prefix=f".{output.name}.", suffix=".tmp", delete=False)
+    except OSError as error:
+        raise fail(f"cannot write {output}: {error.strerror or error}") from None
+    temporary = Path(handle.name)
+    try:
+        with handle:
+            yield handle
+        umask = os.umask(0)
+        os.umask(umask)
+        try:
+            os.chmod(temporary, 0o666 & ~umask)  # as if opened plainly, not 0600
+            os.replace(temporary, output)
+        except OSError as error:
+            raise fail(f"cannot write {output}: {error.strerror or error}") from None
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 @export_cli.command("beancount")
@@ -65,16 +109,16 @@ def export_beancount(output: Annotated[Path | None, typer.Option(
     """Writes the ledger as a beancount journal (one transaction per journal entry)."""
     from o2c.export import beancount
 
-    app = open_app()
-    open_projector(app, ["trial_balance"]).catch_up()  # the journal is the projected postings
-    if output is None:
-        for line in beancount(app.db, app.settings.currency):
-            sys.stdout.write(line + "\n")
-        return
-    with output.open("w", encoding="utf-8") as handle:
-        for line in beancount(app.db, app.settings.currency):
-            handle.write(line + "\n")
-    err.print(f"wrote {output}")
+    with contextlib.ExitStack() as stack:
+        handle = sys.stdout if output is None else stack.enter_context(replacing(output))
+        app, writable = open_reader()
+        stack.callback(app.close)
+        read_models(app, writable, ["trial_balance"])  # the journal is the projected postings
+        with reading(writable):
+            for line in beancount(app.db, app.settings.currency):
+                handle.write(line + "\n")
+    if output is not None:
+        err.print(f"wrote {output}", markup=False, highlight=False)
 
 
 @periods_cli.command("close")
@@ -82,8 +126,8 @@ def periods_close(through: Annotated[str, typer.Option(help="Close every period 
                                                               "this date (YYYY-MM-DD).")],
                   note: Annotated[str, typer.Option(help="Why, or by whom.")] = "") -> None:
     """Closes the books through a date: postings dated in it are then refused."""
-    with refused():
-        result = open_app().close_period(Context(actor="cli"), through, note)
+    with writing() as app:
+        result = app.close_period(Context(actor="cli"), through, note)
     out.print(f"books closed through {result.extra['closed_through']}")
 
 
@@ -100,8 +144,8 @@ def journal_post(memo: Annotated[str, typer.Option(help="What the entry is for."
         if side not in ("debit", "credit"):
             raise fail(f"bad --line {spec!r}: use ACCOUNT:debit:AMOUNT or ACCOUNT:credit:AMOUNT")
         lines.append({"account": account, side: amount})
-    with refused():
-        result = open_app().post_journal_entry(Context(actor="cli"), memo, lines, date)
+    with writing() as app:
+        result = app.post_journal_entry(Context(actor="cli"), memo, lines, date)
     out.print(f"posted entry {result.id} at position {result.position}")
 
 
@@ -111,6 +155,6 @@ def journal_reverse(entry_id: Annotated[str, typer.Argument(help="The entry to u
                         help="Effective date of the reversal; today when omitted.")] = None
                     ) -> None:
     """Reverses a journal entry in an open period."""
-    with refused():
-        result = open_app().reverse_journal_entry(Context(actor="cli"), entry_id, date=date)
+    with writing() as app:
+        result = app.reverse_journal_entry(Context(actor="cli"), entry_id, date=date)
     out.print(f"posted reversal {result.id} at position {result.position}")

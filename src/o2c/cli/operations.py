@@ -1,56 +1,232 @@
-"""Commands for running o2c: the demo, the server, read-model workers, tokens, the bench."""
+"""Commands for running o2c: the demo, the server, read-model workers, the bench
+(tokens are ``o2c.cli.tokens``)."""
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import signal
+import socket
 import sys
 import threading
-from typing import Annotated
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
 from o2c.cli.books import compute_report
-from o2c.cli.common import err, fail, open_app, open_projector, out, settings
+from o2c.cli.common import (
+    EXIT_STDOUT_CLOSED,
+    Output,
+    err,
+    fail,
+    open_app,
+    open_projector,
+    out,
+    read_models,
+    say,
+    settings,
+)
 from o2c.cli.render import Format, ReportName, print_report
-from o2c.domain.errors import O2CError
+
+if TYPE_CHECKING:
+    from o2c.application import O2C
+    from o2c.config import Settings
 
 projections_cli = typer.Typer(help="Read models: follow, rebuild, status.",
                               no_args_is_help=True)
-tokens_cli = typer.Typer(help="API bearer tokens.", no_args_is_help=True)
+
+
+def demo_begun(app: O2C) -> tuple[date | None, bool]:
+    """The last day of a NovaTech story begun in this store (None if none was), and
+    whether it is complete: found by the keys of its first and last steps."""
+    from o2c import demo as story
+    from o2c.domain.journal_entry import JournalEntry
+    from o2c.persistence import log
+
+    first = log.find_command(app.db, story.KEY_PREFIX + story.FIRST)
+    if first is None:
+        return None, False
+    entry = app.get(JournalEntry, json.loads(first[1])["id"], "journal entry")
+    complete = log.find_command(app.db, story.KEY_PREFIX + story.LAST) is not None
+    return entry.date + timedelta(days=story.DAYS), complete
+
+
+def foreign_events(app: O2C) -> tuple[int, list[str]]:
+    """How many events of the store the demo did not record, and who recorded them:
+    what ``o2c demo --reset`` would lose beyond the demo (another actor, an event of
+    the demo's actors without a demo key, or more than the store's own opening)."""
+    from o2c import demo as story
+    from o2c.persistence import log
+
+    foreign, actors, opening = 0, [], 0
+    for actor, keyed, count in log.events_by_actor(app.db, story.KEY_PREFIX):
+        if actor in story.ACTORS and keyed:
+            continue
+        if actor == "system" and not keyed:
+            opening += count
+            continue
+        foreign += count
+        actors.append(actor)
+    extra = max(opening - story.OPENING_EVENTS, 0)
+    return foreign + extra, sorted(actors) + (["system"] if extra else [])
+
+
+def _not_only_the_demo(configured: Settings) -> str | None:
+    """What ``--reset`` would erase beyond the demo, said in a few words (None when the
+    store holds the demo alone, in part or whole, or does not exist)."""
+    from o2c.bootstrap import StoreMissing, open_existing, where
+
+    try:
+        app, _ = open_existing(configured, write=False)
+    except StoreMissing as missing:
+        return f"the {where(configured)} is not an o2c store" if missing.other_file else None
+    except Exception as error:  # any failure to look becomes a one-line reason
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise fail(f"cannot open the store: {first}") from None
+    try:
+        count, actors = foreign_events(app)
+    finally:
+        app.close()
+    if not count:
+        return None
+    shown = ", ".join(actors[:3]) + (f" and {len(actors) - 3} more" if len(actors) > 3 else "")
+    return (f"the store holds {count} event{'s' if count != 1 else ''} the demo did not "
+            f"record (by {shown})")
+
+
+def _confirm_reset(configured: Settings, yes: bool) -> None:
+    """Lets ``--reset`` erase a store holding anything but the demo only when confirmed:
+    asked at a terminal, ``--yes`` otherwise; refused is exit 2."""
+    foreign = _not_only_the_demo(configured)
+    if foreign is None or yes:
+        return
+    if not sys.stdin.isatty():
+        raise fail(f"{foreign}; nothing erased (add --yes to erase it anyway)")
+    try:
+        if typer.confirm(f"o2c: {foreign}. Erase everything in it?", default=False,
+                         err=True):
+            return
+    except typer.Abort:
+        pass
+    raise fail("nothing erased")
 
 
 def demo(reset: Annotated[bool, typer.Option(
-        "--reset", help="Erase everything in the configured store first.")] = False) -> None:
-    """Seeds the NovaTech story and prints the pipeline, inventory and trial balance."""
+             "--reset", help="Erase the configured store first (asks, or needs --yes, if it "
+                             "holds anything but the demo).")] = False,
+         yes: Annotated[bool, typer.Option(
+             "--yes", "-y", help="With --reset: erase even what is not the demo, without "
+                                 "asking.")] = False) -> None:
+    """Seeds the NovaTech story (or finishes one cut short) and prints the pipeline,
+    inventory and trial balance."""
     from o2c import demo as story
-    from o2c.bootstrap import erase_store
+    from o2c.bootstrap import StoreReadOnly, erase_store
 
+    if yes and not reset:
+        raise fail("--yes goes with --reset")
     if reset:
         configured = settings()
+        _confirm_reset(configured, yes)
         try:
             erase_store(configured)
+        except StoreReadOnly as error:
+            raise fail(str(error)) from None
         except Exception as error:  # any failure becomes a one-line reason
             first = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise fail(f"cannot erase the store: {first}") from None
     app = open_app()
     try:
-        story.run(app, say=lambda line: out.print(f"[dim]·[/dim] {line}"))
-    except story.DemoAlreadyRecorded as refused:
-        raise fail(str(refused)) from None
-    projector = open_projector(app)
-    for name in (ReportName.pipeline, ReportName.inventory, ReportName.trial_balance):
-        print_report(name, compute_report(projector, name), Format.table)
+        last_day, complete = demo_begun(app)
+        try:
+            if complete:
+                raise story.DemoAlreadyRecorded("this database already holds the NovaTech "
+                                                "demo (run `o2c demo --reset` to start again)")
+            story.run(app, say=lambda line: say(f"[dim]·[/dim] {line}"), finishing=last_day)
+        except story.DemoAlreadyRecorded as refused:
+            raise fail(str(refused)) from None
+        if Output.closed:  # the story is recorded whole; nobody reads the reports
+            raise typer.Exit(EXIT_STDOUT_CLOSED)
+        projector = read_models(app, writable=True)
+        for name in (ReportName.pipeline, ReportName.inventory, ReportName.trial_balance):
+            print_report(name, compute_report(projector, name), Format.table)
+    finally:
+        app.close()
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether every address ``host`` names is a loopback address."""
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(host or None, None,
+                                                            type=socket.SOCK_STREAM)}
+    except (socket.gaierror, UnicodeError):
+        raise fail(f"--host {host!r}: no such host") from None
+    if not host:
+        return False  # every interface
+    return all(ipaddress.ip_address(str(a).split("%")[0]).is_loopback for a in found)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's listening socket, bound here so that a taken port or a bad address
+    is one line and exit 2 (uvicorn would log a traceback-free error and exit 3)."""
+    if not 0 <= port <= 65535:
+        raise fail(f"--port must be 0 to 65535, not {port}")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family=family, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        where = f"[{host}]:{port}" if family == socket.AF_INET6 else f"{host}:{port}"
+        raise fail(f"cannot listen on {where}: {(error.strerror or str(error)).lower()}"
+                   ) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def serve(host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
           workers: Annotated[int, typer.Option(help="Server processes.")] = 1) -> None:
-    """Runs the HTTP API (OpenAPI at /docs, spec at /openapi.json)."""
-    import uvicorn
+    """Runs the HTTP API (OpenAPI at /docs, spec at /openapi.json).
 
-    uvicorn.run("o2c.api:create_app", factory=True, host=host, port=port, workers=workers)
+    Checked before it listens, each a line and exit 2: the settings, the store (it
+    must open; it is created if missing), a token to let anyone in when the address
+    is not loopback, and the port."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from o2c import auth
+
+    if workers < 1:
+        raise fail(f"--workers must be at least 1, not {workers}")
+    configured = settings()
+    app = open_app()
+    try:
+        exposed = not _is_loopback(host)
+        if exposed and not configured.bootstrap_token and not auth.has_tokens(app.db):
+            raise fail(f"refusing to listen on {host}, which is not a loopback address, "
+                       "while no API token exists: set O2C_BOOTSTRAP_TOKEN or run "
+                       "`o2c tokens create --role admin` first")
+    finally:
+        app.close()
+    sock = _listen(host, port)
+    config = uvicorn.Config("o2c.api:create_app", factory=True, host=host, port=port,
+                            workers=workers)
+    server = uvicorn.Server(config)
+    try:
+        if workers > 1:
+            Multiprocess(config, sockets=[sock]).run()
+        else:
+            server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+    if workers == 1 and not server.started:
+        raise fail("the API did not start (its error is above)")
 
 
 @projections_cli.command("run")
@@ -90,24 +266,18 @@ def projections_rebuild(names: Annotated[list[str] | None, typer.Argument(
 @projections_cli.command("status")
 def projections_status() -> None:
     """Shows each read model's position against the log's head."""
-    table = Table("read model", "position", "head", "lag")
-    for row in open_projector(open_app()).status():
-        table.add_row(str(row["name"]), str(row["position"]), str(row["head"]), str(row["lag"]))
-    out.print(table)
+    from o2c.cli.common import open_reader
 
-
-@tokens_cli.command("create")
-def tokens_create(role: Annotated[str, typer.Option(help="sales, warehouse, finance, "
-                                                         "auditor or admin.")],
-                  name: Annotated[str | None, typer.Option(help="Who holds it.")] = None) -> None:
-    """Prints a new bearer token, alone on stdout."""
-    from o2c import auth
-
+    app, writable = open_reader()
     try:
-        token = auth.create_token(open_app().db, role, name)
-    except (ValueError, O2CError) as error:
-        raise fail(str(error)) from None
-    sys.stdout.write(token + "\n")
+        status = read_models(app, writable, catch_up=False).status()
+    finally:
+        app.close()
+    table = Table("read model", "position", "head", "lag", "stuck")
+    for row in status:
+        table.add_row(str(row["name"]), str(row["position"]), str(row["head"]), str(row["lag"]),
+                      str(row.get("stuck", "")))
+    out.print(table)
 
 
 def bench(quick: Annotated[bool, typer.Option(
