@@ -277,7 +277,7 @@ def test_a_bad_setting_stops_every_command_at_start(tmp_path: Path, variable: st
     store = Cli(env["O2C_DATABASE_URL"], **env)
     # serve on a bad port: should the setting pass, it fails there instead of serving
     for args in (["serve", "--port", "70000"], ["demo"], ["report", "pipeline"],
-                 ["tokens", "create", "--role", "sales"], ["projections", "run"]):
+                 ["tokens", "create", "--role", "sales"], ["projections", "status"]):
         run = store.run(*args)
         one_line_reason(run, variable, words)
         assert value not in run.err or variable != "O2C_BOOTSTRAP_TOKEN"  # never echoed
