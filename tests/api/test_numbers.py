@@ -194,3 +194,31 @@ def test_a_journal_entry_over_the_limit_is_refused(
                        f'{{"account": "3000", "credit": "{half}"}}'])
     _refused(client, admin, api_app, "/journal-entries",
              f'{{"memo": "too big", "lines": [{lines}]}}', "entry's total")
+
+
+def test_a_body_that_is_not_a_json_object_is_refused(
+        client: TestClient, admin: dict[str, str], api_app: O2C) -> None:
+    entry = client.post("/journal-entries", headers=admin, content=(
+        '{"memo": "m", "lines": [{"account": "1000", "debit": "5"}, '
+        '{"account": "3000", "credit": "5"}]}'))
+    assert entry.status_code == 201, entry.text
+    # Every field of a reversal's body is optional: only the shape can refuse these.
+    for body in ("NaN", "Infinity", "-Infinity", "5", '"x"', "[]", "null", "true"):
+        head = api_app.db.head()
+        answer = client.post(f"/journal-entries/{entry.json()['id']}/reverse",
+                             headers=admin, content=body)
+        assert answer.status_code == 422, (body, answer.text)
+        assert answer.json()["detail"] == "invalid JSON: a request body must be a JSON object"
+        assert api_app.db.head() == head
+
+
+def test_a_key_given_twice_is_refused(client: TestClient, admin: dict[str, str],
+                                      api_app: O2C) -> None:
+    # Which quantity is meant? The last one would silently win.
+    for body in ('{"quantity": "1", "quantity": "1000", "unit_cost": "2.00"}',
+                 '{"quantity": "1", "unit_cost": "2.00", "unit_cost": "2.00"}'):
+        head = api_app.db.head()
+        answer = client.post("/stock-items/S-1/receipts", headers=admin, content=body)
+        assert answer.status_code == 422, (body, answer.text)
+        assert "appears twice" in answer.json()["detail"]
+        assert api_app.db.head() == head

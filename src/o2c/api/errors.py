@@ -115,6 +115,9 @@ def status_of(exc: O2CError) -> int:
 def _validation_detail(exc: RequestValidationError) -> str:
     parts = []
     for problem in exc.errors()[:5]:
+        if problem.get("type") == "json_invalid":  # say why, not where (a byte offset)
+            parts.append(f"invalid JSON: {problem.get('ctx', {}).get('error', 'unreadable')}")
+            continue
         where = ".".join(str(p) for p in problem.get("loc", ()) if p != "body")
         parts.append(f"{where}: {problem.get('msg', 'invalid')}" if where
                      else str(problem.get("msg", "invalid")))

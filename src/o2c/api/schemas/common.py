@@ -40,18 +40,39 @@ def _json_integer(text: str) -> int | Decimal:
     return int(text) if len(text) <= _MAX_INT_DIGITS else Decimal(text)
 
 
+class DuplicateKeyError(ValueError):
+    """A JSON object naming a key twice: two parsers could read two different bodies."""
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise DuplicateKeyError(f"the key {key!r} appears twice in one object")
+        found[key] = value
+    return found
+
+
 def loads_exact(body: bytes | str) -> Any:
     """JSON with its numbers exact: fractions and exponents as ``Decimal`` (from their
     text), integers as ``int``, and ``NaN``/``Infinity`` as non-finite Decimals that
-    every number field refuses."""
+    every number field refuses; an object naming a key twice is ``DuplicateKeyError``."""
     return json.loads(body, parse_float=Decimal, parse_int=_json_integer,
-                      parse_constant=Decimal)
+                      parse_constant=Decimal, object_pairs_hook=_unique)
 
 
 class _ExactJSONRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_exact_json"):
-            self._exact_json = loads_exact(await self.body())
+            body = await self.body()
+            text = body.decode("utf-8", "replace")
+            try:
+                parsed = loads_exact(body)
+            except DuplicateKeyError as error:
+                raise json.JSONDecodeError(str(error), text, 0) from None
+            if not isinstance(parsed, dict):  # every command's body is an object
+                raise json.JSONDecodeError("a request body must be a JSON object", text, 0)
+            self._exact_json = parsed
         return self._exact_json
 
 
