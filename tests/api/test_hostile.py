@@ -339,11 +339,6 @@ def test_malformed_json(world: list[Route], api_app: O2C, client: TestClient) ->
                       headers={"Content-Type": "text/plain"})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "defect: a body that is just NaN or Infinity (not JSON, but Python's json reads it) is "
-    "accepted by POST /journal-entries/{id}/reverse (every field of its body is optional) "
-    "and records a reversal; any body that is not a JSON object must be 422 (owner: "
-    "numbers engineer, ExactJSONRoute/loads_exact in api/schemas/common.py)"))
 def test_non_json_constants_as_the_body(world: list[Route], api_app: O2C,
                                         client: TestClient) -> None:
     judge = Judge(api_app, client)
@@ -365,10 +360,6 @@ def test_hostile_command_headers(world: list[Route], api_app: O2C, client: TestC
                       headers={"Authorization": "Bearer " + "t" * 10_000})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "defect: JSON with a duplicate key is accepted (the last value silently wins), so a "
-    "body can mean two things to two parsers; it should be refused with 422 (owner: API "
-    "request parsing, api/ -- not the reliability tests' files)"))
 def test_duplicate_keys_are_refused(world: list[Route], api_app: O2C,
                                     client: TestClient) -> None:
     judge = Judge(api_app, client)

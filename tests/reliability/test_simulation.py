@@ -3,7 +3,8 @@ append and projection, duplicate deliveries and retries, every DESIGN.md invaria
 checked after each step.
 
 CI runs ``O2C_SIM_SEEDS`` seeds (default 3) of ``O2C_SIM_STEPS`` steps (default 150)
-on SQLite and one on PostgreSQL; ``scripts/reliability`` runs many more.
+on SQLite and ``O2C_SIM_PG_SEEDS`` (default 1) of them on PostgreSQL;
+``scripts/reliability`` runs many more.
 ``O2C_SIM_SEED=N`` replays one seed (a failure prints the command to run).
 """
 
@@ -22,7 +23,7 @@ FIRST = int(os.environ.get("O2C_SIM_FIRST_SEED", "1"))
 COUNT = int(os.environ.get("O2C_SIM_SEEDS", "3"))
 ONE = os.environ.get("O2C_SIM_SEED")
 SEEDS = [int(ONE)] if ONE else list(range(FIRST, FIRST + COUNT))
-PG_SEEDS = [int(ONE)] if ONE else SEEDS[:1]
+PG_SEEDS = [int(ONE)] if ONE else SEEDS[:int(os.environ.get("O2C_SIM_PG_SEEDS", "1"))]
 
 
 def _simulate(kind: str, seed: int) -> None:
