@@ -11,6 +11,7 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -292,3 +293,19 @@ def test_tokens_commands(cli_store: str, settings: Settings) -> None:
     assert unknown.exit_code == 2
     assert "no token has the id" in unknown.stderr
 
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_listing_creates_nothing(cli_store: str, settings: Settings) -> None:
+    runner = CliRunner()
+    path = cli_store.removeprefix("sqlite:///")
+    missing = runner.invoke(cli, ["tokens", "list"])
+    assert missing.exit_code == 2
+    assert not Path(path).exists()  # no store was made to list it
+    build_app(settings).close()  # a store that never had a token
+    listed = runner.invoke(cli, ["tokens", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.stdout) == []
+    with sqlite3.connect(path) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    conn.close()
+    assert TABLE not in tables

@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from o2c.cli.common import fail, open_app, out
+from o2c.cli.common import fail, open_reader, out, writing
 from o2c.domain.errors import O2CError
 
 tokens_cli = typer.Typer(help="API bearer tokens: create, list, revoke.", no_args_is_help=True)
@@ -65,10 +65,11 @@ def tokens_create(
     from o2c import auth
 
     expiry = _expiry(expires_in, expires_at)
-    try:
-        token = auth.create_token(open_app().db, role, name, expiry)
-    except (ValueError, O2CError) as error:
-        raise fail(str(error)) from None
+    with writing() as app:
+        try:
+            token = auth.create_token(app.db, role, name, expiry)
+        except (ValueError, O2CError) as error:
+            raise fail(str(error)) from None
     sys.stdout.write(token + "\n")
 
 
@@ -80,7 +81,11 @@ def tokens_list(as_json: Annotated[bool, typer.Option(
     from o2c import auth
 
     now = datetime.now(UTC)
-    records = auth.list_tokens(open_app().db)
+    app, _ = open_reader()  # creates no store, and works on a read-only one
+    try:
+        records = auth.list_tokens(app.db)
+    finally:
+        app.close()
     if as_json:
         sys.stdout.write(json.dumps([{
             "id": r.token_id, "role": r.role, "name": r.name, "state": r.state(now),
@@ -103,9 +108,10 @@ def tokens_revoke(token_id: Annotated[str, typer.Argument(
     """Revokes a token: every server refuses it from its next request on."""
     from o2c import auth
 
-    try:
-        record = auth.revoke_token(open_app().db, token_id)
-    except auth.UnknownTokenError as error:
-        raise fail(str(error.args[0])) from None
+    with writing() as app:
+        try:
+            record = auth.revoke_token(app.db, token_id)
+        except auth.UnknownTokenError as error:
+            raise fail(str(error.args[0])) from None
     out.print(f"revoked {record.token_id} ({record.role}:{record.name}) "
               f"at {_when(record.revoked_at)}", markup=False, highlight=False)
