@@ -20,10 +20,13 @@ from o2c.bench import raw
 NAMES = {"order_cycle_1", "order_cycle_8", "projection_lag", "http_command", "hot_account",
          "rebuild", "rebuild_memory", "report_current:trial_balance",
          "report_current:pipeline", "report_current:inventory", "report_as_of",
-         "command_growth", "rebuild_growth"}
+         "command_growth", "rebuild_growth", "page_render:home", "page_render:pipeline",
+         "page_render:order", "page_render:trial_balance"}
 #: Figures with a limit measured beside them (the others compare with a smaller log or
 #: have none).
-WITH_RAW_LIMIT = {"order_cycle_1", "order_cycle_8", "http_command", "hot_account", "rebuild"}
+WITH_RAW_LIMIT = {"order_cycle_1", "order_cycle_8", "http_command", "hot_account", "rebuild",
+                  "page_render:home", "page_render:pipeline", "page_render:order",
+                  "page_render:trial_balance"}
 
 
 def _schemas(url: str) -> set[str]:

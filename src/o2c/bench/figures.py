@@ -219,6 +219,18 @@ def http_command(o2c: dict[str, Any], bare: dict[str, Any], locked: dict[str, An
         f"failures {detail['failures']} (bare {detail['bare_failures']}){also}", detail)
 
 
+def page_render(name: str, page: str, json_route: str, page_ms: float, json_ms: float,
+                rounds: int) -> Figure:
+    """A web page's median time against its API route's, both in-process."""
+    ratio = page_ms / json_ms
+    return Figure(
+        f"page_render:{name}", round(page_ms, 3), "ms median", round(json_ms, 3),
+        round(ratio, 3), "ratio <= 2 and < 50 ms", ratio <= 2 and page_ms < 50,
+        f"GET {page} signed in, against GET {json_route} with a bearer token; in-process "
+        f"ASGI (no network), interleaved, median of {rounds} each after 3 to warm up",
+        {"page": page, "json_route": json_route})
+
+
 def hot_account(hot_ms: float, cold_ms: float, postings: int, pairs: int) -> Figure:
     """The median command on account 1000 holding ``postings`` against one on a fresh
     account."""

@@ -68,15 +68,16 @@ class Scale:
     hot_pairs: int           # timed commands on each of the hot and the fresh account
     stages: tuple[int, ...]  # log sizes (events) rebuild, reports and command cost run at
     stage_cycles: tuple[int, int]  # rounds, and order cycles per round, timed at each stage
+    page_rounds: int = 20    # requests of each page, and of its JSON route, in page_render
 
     @staticmethod
     def named(name: str) -> Scale:
         """``tiny`` (tests, seconds), ``quick`` (under a minute), ``full`` (a million events)."""
         scales = {
-            "tiny": Scale("tiny", 6, 2, 64, 200, 10, (700, 1_400), (1, 3)),
-            "quick": Scale("quick", 60, 6, 240, 10_000, 100, (2_500, 8_000), (5, 3)),
+            "tiny": Scale("tiny", 6, 2, 64, 200, 10, (700, 1_400), (1, 3), 3),
+            "quick": Scale("quick", 60, 6, 240, 10_000, 100, (2_500, 8_000), (5, 3), 20),
             "full": Scale("full", 1_000, 125, 4_000, 100_000, 300,
-                          (10_000, 100_000, 1_000_000), (10, 10)),
+                          (10_000, 100_000, 1_000_000), (10, 10), 50),
         }
         if name not in scales:
             raise ValueError(f"scale must be one of {', '.join(scales)}, not {name!r}")
@@ -220,6 +221,8 @@ class Bench:
         self.order_cycle_8()
         self.say("http_command")
         self.http_command()
+        self.say("page_render: home, pipeline, order, trial balance")
+        self.page_render()
         # Last, so that its bulk entries (200 postings each) skew no other figure's log.
         self.say(f"hot_account ({grouped(self.scale.hot_postings)} postings)")
         self.hot_account()
@@ -346,6 +349,50 @@ class Bench:
         if locked is not None:
             self.replayed(window, LOCKED)
         self.figures.append(fig.http_command(o2c, bare, locked, conflicts, http.CLIENTS))
+
+    def page_render(self) -> None:
+        """The web app's home, pipeline, order and trial-balance pages against the API's
+        JSON for the same thing, in-process (no network), signed in as admin,
+        interleaved request by request."""
+        import re
+        import warnings
+
+        with warnings.catch_warnings():  # Starlette would rather have httpx2; httpx works
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from starlette.testclient import TestClient
+
+        from o2c import auth
+        from o2c.api import create_app
+        from o2c.projections import Projector, lists
+
+        Projector(self.app.db, self.app.settings).catch_up()
+        token = auth.create_token(self.app.db, "admin", "bench pages")
+        client = TestClient(create_app(app=self.app), base_url="http://127.0.0.1")
+        found = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
+        assert found, "the sign-in page has no CSRF value"
+        signed_in = client.post("/login", data={"token": token, "csrf": found[1]},
+                                follow_redirects=False)
+        assert signed_in.status_code == 303, signed_in.text[:200]
+        order = lists.sales_orders(self.app.db, self.app.places, limit=1).items[0].id
+        api = {"Authorization": f"Bearer {token}"}
+        pairs = {"home": ("/", "/reports/pipeline"),
+                 "pipeline": ("/pipeline", "/reports/pipeline"),
+                 "order": (f"/orders/{order}", f"/sales-orders/{order}"),
+                 "trial_balance": ("/books/trial-balance", "/reports/trial-balance")}
+        rounds = self.scale.page_rounds
+        for name, (page, json_route) in pairs.items():
+            times: dict[str, list[float]] = {"page": [], "json": []}
+            for number in range(rounds + 3):  # the first three warm up
+                for which, path, headers in (("page", page, None), ("json", json_route, api)):
+                    started = time.perf_counter()
+                    answer = client.get(path, headers=headers)
+                    elapsed = (time.perf_counter() - started) * 1000
+                    assert answer.status_code == 200, (path, answer.status_code)
+                    if number >= 3:
+                        times[which].append(elapsed)
+            self.figures.append(fig.page_render(
+                name, page, json_route, statistics.median(times["page"]),
+                statistics.median(times["json"]), rounds))
 
     def hot_account(self) -> None:
         from o2c.application import Context
