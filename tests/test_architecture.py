@@ -133,7 +133,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
                           "o2c.demo", "o2c.export", "o2c.bootstrap", "o2c.bench"}),
     "o2c.bench": frozenset({"o2c", "o2c.domain", "o2c.config", "o2c.persistence",
                             "o2c.application", "o2c.projections", "o2c.bootstrap",
-                            "o2c.api"}),
+                            "o2c.auth", "o2c.api"}),
     "o2c": frozenset(),
 }
 

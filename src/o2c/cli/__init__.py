@@ -19,6 +19,8 @@ Exit status (README.md has the table, and a test checks it against the CLI):
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 
 import typer
@@ -56,9 +58,16 @@ def main() -> None:
     except NoArgsIsHelpError as error:
         error.show()
         sys.exit(2)
-    except typer.Abort:  # end of input at a prompt
+    except typer.Abort:  # Ctrl-C, or end of input at a prompt
         sys.stderr.write("o2c: interrupted\n")
-        sys.exit(EXIT_INTERRUPTED)
+        sys.stderr.flush()
+        with contextlib.suppress(OSError):
+            sys.stdout.flush()
+        # Straight out, without the interpreter's clean-up: the interrupted command's
+        # open transaction (a generator in eventsourcing's pool) would otherwise be
+        # finalised at exit and print "Exception ignored in ..." with a traceback.
+        # What committed is on disk; what did not is rolled back by the database.
+        os._exit(EXIT_INTERRUPTED)
     except O2CError as error:
         sys.stderr.write(f"o2c: {error.code}: {error.message}\n")
         sys.exit(2)
