@@ -352,7 +352,7 @@ def test_a_write_whose_commit_answer_is_lost_answers_as_recorded(
     _make_hot(app, "LOST-1")  # through a lock connection too, which the drop kills
     through.trap = "withhold"
     result = app.confirm_order(Context(actor="test", idempotency_key=key), order)
-    assert through.sprung.is_set()
+    assert through.sprung.wait(5)
     confirmed = _events(app, app.sales_order(order).id, ".Confirmed")
     assert len(confirmed) == 1
     assert (result.version, result.position) == (confirmed[0][1], app.db.head())
@@ -369,7 +369,7 @@ def test_a_lost_commit_answer_never_records_a_receipt_twice(proxied: tuple[Proxy
     _stock(app, "LOST-2", "10")
     through.trap = "withhold"
     result = app.receive_stock(CTX, "LOST-2", "3", "2.00")
-    assert through.sprung.is_set()
+    assert through.sprung.wait(5)
     item = app.stock_item("LOST-2")
     assert len(_events(app, StockItem.create_id("LOST-2"), ".Received")) == 2  # 10, then 3
     assert item.on_hand == 13
@@ -429,7 +429,7 @@ def test_a_write_whose_outcome_cannot_be_learned_is_503_then_its_retry_gets_the_
             started = time.monotonic()
             unknown = client.post("/stock-items/GONE-1/receipts", json=body, headers=keyed)
             took = time.monotonic() - started
-            assert through.sprung.is_set()
+            assert through.sprung.wait(5)
             assert unknown.status_code == 503, unknown.text
             assert unknown.headers["Retry-After"].isdigit()
             assert "whether it was recorded is unknown" in unknown.json()["detail"]
