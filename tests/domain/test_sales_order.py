@@ -13,13 +13,13 @@ from hypothesis import strategies as st
 from refusal import refused, replayed
 
 from o2c.domain.errors import (
-    InsufficientStockError,
     InvalidAmountError,
     InvalidInputError,
     InvalidQuantityError,
     InvalidStateError,
     NothingToInvoiceError,
     OverpaymentError,
+    OverShipmentError,
 )
 from o2c.domain.money import ZERO, quantize
 from o2c.domain.sales_order import (
@@ -168,8 +168,8 @@ def test_partial_then_full_shipment_tracks_quantities_and_cost() -> None:
 def test_shipping_more_than_is_left_on_the_order_is_refused() -> None:
     order = confirmed()
     ship(order, ("A-1", "9"))
-    refused(order, InsufficientStockError, lambda: ship(order, ("A-1", "1.001")))
-    refused(order, InsufficientStockError, lambda: ship(order, ("B-2", "3")))
+    refused(order, OverShipmentError, lambda: ship(order, ("A-1", "1.001")))
+    refused(order, OverShipmentError, lambda: ship(order, ("B-2", "3")))
     refused(order, InvalidInputError, lambda: ship(order, ("C-3", "1")))  # not on the order
     ship(order, ("A-1", "1"))
     assert order.shipped["A-1"] == order.line("A-1")["quantity"]
@@ -347,7 +347,7 @@ def test_invoiced_never_exceeds_shipped_nor_shipped_ordered(
             elif order.invoices:
                 order.credit(order.invoices[percent % len(order.invoices)]["invoice_number"],
                              "redo", DAY)
-        except (InsufficientStockError, InvalidStateError, OverpaymentError):
+        except (OverShipmentError, InvalidStateError, OverpaymentError):
             pass
         for line in order.lines:
             sku = line["sku"]

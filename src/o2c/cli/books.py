@@ -1,4 +1,4 @@
-"""Commands for the books: reports, the beancount export, periods and journal entries."""
+"""Commands for the books: reports, the beancount export and journal entries."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from o2c.projections import Projector
 
 export_cli = typer.Typer(help="Export the books.", no_args_is_help=True)
-periods_cli = typer.Typer(help="Accounting periods.", no_args_is_help=True)
 journal_cli = typer.Typer(help="Journal entries.", no_args_is_help=True)
 
 
@@ -119,16 +118,6 @@ def export_beancount(output: Annotated[Path | None, typer.Option(
                 handle.write(line + "\n")
     if output is not None:
         err.print(f"wrote {output}", markup=False, highlight=False)
-
-
-@periods_cli.command("close")
-def periods_close(through: Annotated[str, typer.Option(help="Close every period through "
-                                                              "this date (YYYY-MM-DD).")],
-                  note: Annotated[str, typer.Option(help="Why, or by whom.")] = "") -> None:
-    """Closes the books through a date: postings dated in it are then refused."""
-    with writing() as app:
-        result = app.close_period(Context(actor="cli"), through, note)
-    out.print(f"books closed through {result.extra['closed_through']}")
 
 
 @journal_cli.command("post")

@@ -55,6 +55,13 @@ class InsufficientStockError(DomainError):
     code = "insufficient_stock"
 
 
+class OverShipmentError(DomainError):
+    """A shipment asks for more of a line than the order has left to ship (the stock may
+    well be there: it is the order that does not allow it)."""
+
+    code = "over_shipment"
+
+
 class InvalidStateError(DomainError):
     """The command does not apply in the aggregate's current state."""
 

@@ -22,6 +22,11 @@ from decimal import Decimal
 
 from o2c.domain import ledger_account as chart
 
+#: The cause of the journal entry a year-end close makes (revenue and expense balances
+#: moved into retained earnings): profit and loss for a period leaves it out, or every
+#: closed year would show no profit.
+YEAR_END_CLOSE = "AccountingPeriods.YearClosed"
+
 #: Accounts whose balance must equal a subledger (open invoices; stock value): only
 #: the rules below post to them, never a manual entry.
 CONTROL_ACCOUNTS = frozenset({chart.RECEIVABLE, chart.INVENTORY})

@@ -19,12 +19,12 @@ from eventsourcing.domain import Aggregate, event
 from o2c.domain import money, values
 from o2c.domain.base import O2CAggregate
 from o2c.domain.errors import (
-    InsufficientStockError,
     InvalidInputError,
     InvalidStateError,
     LimitExceededError,
     NothingToInvoiceError,
     OverpaymentError,
+    OverShipmentError,
 )
 from o2c.domain.money import ZERO, quantize
 from o2c.domain.stock_item import check_sku
@@ -333,8 +333,9 @@ class SalesOrder(O2CAggregate):
         for line in lines:
             remaining = self.line(line["sku"])["quantity"] - self.shipped[line["sku"]]
             if line["quantity"] > remaining:
-                raise InsufficientStockError(
-                    f"{line['sku']}: {line['quantity']} to ship, {remaining} left on the order")
+                raise OverShipmentError(
+                    f"{line['sku']}: {line['quantity']} to ship, but only {remaining} of the "
+                    f"order's {self.line(line['sku'])['quantity']} is left to ship")
 
     def plan_shipment(self, lines: Iterable[Mapping[str, object]]) -> Shipment:
         """Checks shipment lines against this order (refusing bad input, an order that
