@@ -26,6 +26,9 @@ from o2c.domain import ledger_account as chart
 #: moved into retained earnings): profit and loss for a period leaves it out, or every
 #: closed year would show no profit.
 YEAR_END_CLOSE = "AccountingPeriods.YearClosed"
+#: The cause of the entry that undoes a year-end close when a period of a closed year is
+#: reopened (the closing entry reversed): profit and loss leaves it out too.
+YEAR_END_REOPEN = "AccountingPeriods.YearReopened"
 
 #: Accounts whose balance must equal a subledger (open invoices; stock value): only
 #: the rules below post to them, never a manual entry.
