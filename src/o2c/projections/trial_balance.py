@@ -28,10 +28,19 @@ class TrialBalance(ReadModel):
             "position BIGINT", "account TEXT", "effective_date TEXT", "debit BIGINT",
             "credit BIGINT")),
     )
+    # Indexes are not a stored format: the projector creates the missing ones when it
+    # starts (Projector.create_tables), so adding one needs no rebuild.
     indexes = ("CREATE INDEX IF NOT EXISTS {s}rm_postings_recorded ON {t}rm_postings "
                "(recorded_at)",
                "CREATE INDEX IF NOT EXISTS {s}rm_postings_entry ON {t}rm_postings (entry_id)",
-               "CREATE INDEX IF NOT EXISTS {s}rm_postings_source ON {t}rm_postings (source_id)")
+               "CREATE INDEX IF NOT EXISTS {s}rm_postings_source ON {t}rm_postings (source_id)",
+               # An account's ledger: its postings of a date range in order, one index range
+               # (ledger_reports.ledger); a page continues from its last key.
+               "CREATE INDEX IF NOT EXISTS {s}rm_postings_account ON {t}rm_postings "
+               "(account, effective_date, position, line_no)",
+               # The year-end close's postings, which profit and loss subtracts.
+               "CREATE INDEX IF NOT EXISTS {s}rm_postings_cause ON {t}rm_postings "
+               "(cause, effective_date)")
 
     def register(self) -> None:
         self.on(LedgerAccount.Opened, self._opened)
