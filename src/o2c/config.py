@@ -22,6 +22,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from o2c.domain import money
+from o2c.domain.document_series import check_prefix
 from o2c.domain.errors import O2CError
 from o2c.domain.money import minor_units
 
@@ -51,6 +52,18 @@ class Settings(BaseSettings):
     server_projector: bool = True
     #: Aggregates each process keeps in memory (fast-forwarded on every read).
     aggregate_cache_size: int = Field(default=5000, ge=0)
+    #: The prefix of invoice numbers (``INV-2026-000123``): 1-12 capitals or digits.
+    invoice_prefix: str = "INV"
+    #: The prefix of credit note numbers (``CN-2026-000007``).
+    credit_note_prefix: str = "CN"
+
+    @field_validator("invoice_prefix", "credit_note_prefix")
+    @classmethod
+    def _series_prefix(cls, value: str) -> str:
+        try:
+            return check_prefix(value)
+        except O2CError as error:
+            raise ValueError(str(error)) from None
 
     @field_validator("database_url")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -18,7 +19,6 @@ from o2c.domain.errors import (
     InvalidQuantityError,
     InvalidStateError,
     NothingToInvoiceError,
-    OverpaymentError,
     OverShipmentError,
 )
 from o2c.domain.money import ZERO, quantize
@@ -39,6 +39,12 @@ from strategies import invalid_order_line, order_lines, tax_rates
 D = Decimal
 CUSTOMER = uuid.uuid4()
 DAY = date(2026, 3, 2)
+_NUMBERS = itertools.count(1)
+
+
+def nxt(prefix: str = "INV") -> str:
+    """The next number of a series, as the application's DocumentSeries hands them out."""
+    return f"{prefix}-2026-{next(_NUMBERS):06d}"
 
 
 def placed(lines: list[dict[str, Any]] | None = None, *, tax_rate: str = "0.08",
@@ -190,20 +196,20 @@ def test_malformed_shipment_lines_are_refused(lines: list[dict[str, str]]) -> No
 
 def test_an_invoice_covers_what_shipped_and_was_not_invoiced_with_tax() -> None:
     order = confirmed(terms=14)
-    refused(order, NothingToInvoiceError, lambda: order.invoice(DAY))
+    refused(order, NothingToInvoiceError, lambda: order.invoice(DAY, nxt()))
     ship(order, ("A-1", "3"), ("B-2", "0.5"))
-    invoice = order.invoice(DAY)
+    invoice = order.invoice(DAY, nxt())
     # 3 x 9.99 = 29.97; 0.5 x 100.00 = 50.00; net 79.97; tax 8% = 6.3976 -> 6.40.
     assert (invoice.net, invoice.tax, invoice.total) == (
         D("79.97"), D("6.40"), D("86.37"))
     assert invoice.due_on == DAY + timedelta(days=14)
-    assert invoice.invoice_number == f"INV-{order.id.hex[:12].upper()}-1"
+    assert invoice.invoice_number.startswith("INV-2026-")  # the number it was given
     assert order.invoiced == {"A-1": D(3), "B-2": D("0.5")}
     assert order.status == PARTIALLY_SHIPPED
-    refused(order, NothingToInvoiceError, lambda: order.invoice(DAY))  # nothing new shipped
+    refused(order, NothingToInvoiceError, lambda: order.invoice(DAY, nxt()))  # nothing new shipped
     ship(order, ("A-1", "7"), ("B-2", "2"))
-    second = order.invoice(DAY + timedelta(days=1))
-    assert second.invoice_number.endswith("-2")
+    second = order.invoice(DAY + timedelta(days=1), nxt())
+    assert second.invoice_number != invoice.invoice_number
     assert second.net == D("69.93") + D("200.00")
     assert order.invoiced == order.shipped
     assert order.status == INVOICED
@@ -215,7 +221,7 @@ def test_tax_is_rounded_half_to_even_once_per_invoice() -> None:
                              {"sku": "B-2", "quantity": "1", "unit_price": "0.25"}],
                       tax_rate="0.05")
     ship(order, ("A-1", "1"), ("B-2", "1"))
-    invoice = order.invoice(DAY)
+    invoice = order.invoice(DAY, nxt())
     assert (invoice.net, invoice.tax, invoice.total) == (
         D("0.50"), D("0.02"), D("0.52"))  # 0.025 -> 0.02, not 0.0125 + 0.0125 -> 0.02 + 0.02
 
@@ -223,7 +229,7 @@ def test_tax_is_rounded_half_to_even_once_per_invoice() -> None:
 def test_a_cancelled_order_cannot_be_invoiced_or_paid() -> None:
     order = confirmed()
     order.cancel("customer changed their mind")
-    refused(order, InvalidStateError, lambda: order.invoice(DAY))
+    refused(order, InvalidStateError, lambda: order.invoice(DAY, nxt()))
     refused(order, InvalidStateError, lambda: order.pay("1.00", "r", DAY))
     refused(order, InvalidStateError, order.confirm)
     refused(order, InvalidStateError, lambda: ship(order, ("A-1", "1")))
@@ -236,17 +242,18 @@ def invoiced_twice() -> SalesOrder:
     """Two invoices: 10.80 and 21.60 (10.00 and 20.00 net, 8% tax)."""
     order = confirmed(lines=[{"sku": "A-1", "quantity": "3", "unit_price": "10.00"}])
     ship(order, ("A-1", "1"))
-    order.invoice(DAY)
+    order.invoice(DAY, nxt())
     ship(order, ("A-1", "2"))
-    order.invoice(DAY)
+    order.invoice(DAY, nxt())
     return order
 
 
 def test_payments_are_allocated_to_the_oldest_open_invoice_first() -> None:
     order = invoiced_twice()
     assert order.open_balance == D("32.40")
-    allocations = order.pay("15.00", "wire 1", DAY)
-    assert allocations == [
+    payment = order.pay("15.00", "wire 1", DAY)
+    assert payment.unapplied == ZERO
+    assert payment.allocations == [
         {"invoice_number": order.invoices[0]["invoice_number"], "amount": D("10.80")},
         {"invoice_number": order.invoices[1]["invoice_number"], "amount": D("4.20")}]
     assert [i["paid"] for i in order.invoices] == [D("10.80"), D("4.20")]
@@ -258,16 +265,27 @@ def test_payments_are_allocated_to_the_oldest_open_invoice_first() -> None:
     assert (order.open_balance, order.status) == (ZERO, PAID)
 
 
-def test_overpayment_is_refused() -> None:
+def test_an_overpayment_settles_what_is_open_and_leaves_the_rest_unapplied() -> None:
+    # Was: overpayment refused. Now the rest is the customer's credit (the application
+    # records it on the Customer); the order is never paid beyond its invoices.
     order = invoiced_twice()
-    refused(order, OverpaymentError, lambda: order.pay("32.41", "r", DAY))
-    order.pay("32.40", "r", DAY)
-    refused(order, OverpaymentError, lambda: order.pay("0.01", "r", DAY))
+    payment = order.pay("32.41", "r", DAY)
+    assert (payment.applied, payment.unapplied) == (D("32.40"), D("0.01"))
+    event = order.pending_events[-1]
+    assert isinstance(event, SalesOrder.PaymentReceived)
+    assert event.amount == D("32.40")  # what the order's invoices took
+    assert (order.paid, order.open_balance, order.status) == (D("32.40"), ZERO, PAID)
+    versions = order.version
+    again = order.pay("0.01", "r", DAY)  # nothing open: all of it is credit, no order event
+    assert (again.applied, again.unapplied, order.version) == (ZERO, D("0.01"), versions)
 
 
-def test_paying_an_order_with_nothing_invoiced_is_overpayment() -> None:
+def test_paying_an_order_with_nothing_invoiced_is_all_unapplied() -> None:
     order = confirmed()
-    refused(order, OverpaymentError, lambda: order.pay("1.00", "r", DAY))
+    payment = order.pay("1.00", "r", DAY)
+    assert (payment.allocations, payment.unapplied, order.paid) == ([], D("1.00"), ZERO)
+    assert not order.pending_events[-1:] or not isinstance(
+        order.pending_events[-1], SalesOrder.PaymentReceived)
 
 
 @pytest.mark.parametrize("amount", ["0", "-1.00", "1.001", "NaN", "Infinity", 1.5, None])
@@ -282,7 +300,7 @@ def test_bad_payment_amounts_are_refused(amount: object) -> None:
 def test_a_credit_note_reverses_an_unpaid_invoice_and_frees_its_goods_to_invoice_again() -> None:
     order = invoiced_twice()
     first, second = (i["invoice_number"] for i in order.invoices)
-    credited = order.credit(second, "wrong price", DAY)
+    credited = order.credit(second, "wrong price", DAY, nxt("CN"))
     assert next(i for i in order.invoices if i["invoice_number"] == second)["credited"]
     assert credited.invoice_number == second
     assert credited.total == D("21.60")
@@ -291,16 +309,17 @@ def test_a_credit_note_reverses_an_unpaid_invoice_and_frees_its_goods_to_invoice
     assert order.status == SHIPPED
     event = order.pending_events[-1]
     assert isinstance(event, SalesOrder.InvoiceCredited)
-    assert event.credit_note_number == "CN-" + second.removeprefix("INV-")
-    refused(order, InvalidStateError, lambda: order.credit(second, "again", DAY))
-    again = order.invoice(DAY)  # the goods can be invoiced again
-    assert again.invoice_number.endswith("-3")
+    assert event.credit_note_number.startswith("CN-2026-")
+    refused(order, InvalidStateError, lambda: order.credit(second, "again", DAY, nxt("CN")))
+    again = order.invoice(DAY, nxt())  # the goods can be invoiced again
+    assert again.invoice_number not in (first, second)
     assert again.total == D("21.60")
     order.pay("20.00", "r", DAY)  # skips the credited invoice
     assert [i["paid"] for i in order.invoices] == [D("10.80"), ZERO, D("9.20")]
-    refused(order, InvalidStateError, lambda: order.credit(first, "paid already", DAY))
-    refused(order, InvalidInputError, lambda: order.credit("INV-NOPE", "typo", DAY))
-    refused(order, InvalidInputError, lambda: order.credit(again.invoice_number, "", DAY))
+    refused(order, InvalidStateError, lambda: order.credit(first, "paid already", DAY, nxt("CN")))
+    refused(order, InvalidInputError, lambda: order.credit("INV-NOPE", "typo", DAY, nxt("CN")))
+    refused(order, InvalidInputError,
+            lambda: order.credit(again.invoice_number, "", DAY, nxt("CN")))
 
 
 # Cancelling ------------------------------------------------------------------------------------
@@ -340,14 +359,14 @@ def test_invoiced_never_exceeds_shipped_nor_shipped_ordered(
                 qty = max(D("0.001"), (left * percent / 100).quantize(D("0.001")))
                 ship(order, (line["sku"], str(qty)))
             elif action == "invoice":
-                order.invoice(DAY)
+                order.invoice(DAY, nxt())
             elif action == "pay":
                 order.pay(str(max(D("0.01"), quantize(order.open_balance * percent / 100))),
                           "r", DAY)
             elif order.invoices:
                 order.credit(order.invoices[percent % len(order.invoices)]["invoice_number"],
-                             "redo", DAY)
-        except (OverShipmentError, InvalidStateError, OverpaymentError):
+                             "redo", DAY, nxt("CN"))
+        except (OverShipmentError, InvalidStateError, InvalidInputError):
             pass
         for line in order.lines:
             sku = line["sku"]

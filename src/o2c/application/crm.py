@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from o2c.application.base import UseCaseBase
+from o2c.application.orders import effective_date
 from o2c.application.runner import Attempt, Outcome, Result, command
+from o2c.domain import posting_rules
 from o2c.domain.customer import DEFAULT_PAYMENT_TERMS_DAYS, Customer
 from o2c.domain.lead import Lead
 from o2c.domain.opportunity import Opportunity
@@ -64,6 +66,23 @@ class CRM(UseCaseBase):
                                      payment_terms_days=payment_terms_days,
                                      places=self.places)
         return Result(str(customer.id), customer.version), [customer]
+
+    @command("refund_customer_credit", id="customer_id")
+    def refund_customer_credit(self, run: Attempt, customer_id: object, amount: object,
+                               reference: object = None, date: object = None) -> Outcome:
+        """Pays back a customer's unapplied credit on ``date``: Dr Receivable, Cr Cash;
+        refused beyond the credit (``insufficient_credit``)."""
+        customer = self.customer(customer_id)
+        run.check_version(customer)
+        when = effective_date(self.books, run, date)
+        paid = customer.refund(amount, reference, when, self.places)
+        entry = self.books.caused_by(posting_rules.credit_refunded(paid), when=when,
+                                     memo=f"Refund of credit to {customer.name}",
+                                     source=customer)
+        return (Result(str(customer.id), customer.version,
+                       extra={"amount": str(paid), "credit": str(customer.credit),
+                              "date": when.isoformat()}),
+                [customer, *entry])
 
     @command("open_opportunity")
     def open_opportunity(self, run: Attempt, customer_id: object, title: object,

@@ -18,6 +18,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
 
+from o2c.domain.document_series import DocumentSeries
 from o2c.domain.errors import NotFoundError, UnknownReferenceError
 from o2c.domain.sales_order import SalesOrder
 from o2c.domain.stock_item import StockItem
@@ -42,7 +43,7 @@ class Engine(Application[UUID]):
     """The event-sourced application o2c's use cases run on (one log, one repository)."""
 
     name = "O2C"
-    snapshotting_intervals = {StockItem: 100, SalesOrder: 100}
+    snapshotting_intervals = {StockItem: 100, SalesOrder: 100, DocumentSeries: 100}
 
     def __init__(self, env: Mapping[str, str]) -> None:
         super().__init__(env=env)

@@ -3,14 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 
+from eventsourcing.domain import Aggregate
+
 from o2c.application.base import UseCaseBase
+from o2c.application.books import Books
 from o2c.application.runner import Attempt, Outcome, Result, command
-from o2c.domain import posting_rules
+from o2c.domain import posting_rules, values
 from o2c.domain.customer import Customer
+from o2c.domain.document_series import DocumentSeries
+from o2c.domain.errors import InvalidInputError
+from o2c.domain.money import ZERO, quantize
 from o2c.domain.sales_order import SalesOrder
 from o2c.domain.stock_item import StockItem
+
+
+def effective_date(books: Books, run: Attempt, value: object) -> date:
+    """A document's effective date: ``value`` (a date or ISO text), or the business date
+    when None. Refused (invalid input) after the business date -- documents are not
+    dated in the future -- and (period_closed) inside a closed period."""
+    today = run.business_date()
+    if value is None:
+        day = today
+    else:
+        day = values.a_date(value, "date")
+        if day > today:
+            raise InvalidInputError(f"date {day} is after the business date {today}: "
+                                    "documents cannot be dated in the future")
+    books.check_open(day)
+    return day
 
 
 class Orders(UseCaseBase):
@@ -39,11 +62,13 @@ class Orders(UseCaseBase):
         order.confirm()
         return Result(str(order.id), order.version), [order, *(i for i, _ in items)]
 
-    @command("ship_order", id="order_id")
+    @command("ship_order", id="order_id", added=("date",))
     def ship_order(self, run: Attempt, order_id: object,
-                   lines: Sequence[Mapping[str, object]]) -> Outcome:
-        """Ships reserved stock (in part or whole) and posts its FIFO cost to COGS."""
+                   lines: Sequence[Mapping[str, object]], date: object = None) -> Outcome:
+        """Ships reserved stock (in part or whole) and posts its FIFO cost to COGS, on
+        ``date`` (the business date by default)."""
         order = self._order(run, order_id)
+        when = self.document_date(run, date)
         planned = order.plan_shipment(lines)
         self._hold(run, planned.skus)
         items, costs = [], {}
@@ -51,59 +76,100 @@ class Orders(UseCaseBase):
             item = self.stock_item_of(sku)
             costs[sku] = item.issue(order.id, quantity, places=self.places)
             items.append(item)
-        when = run.business_date()
         order.ship(planned, costs, when)
         cost = sum(costs.values(), Decimal(0))
         entry = self.books.caused_by(posting_rules.order_shipped(cost), when=when,
                                      memo=f"Shipment {order.shipments} of {order.number}",
                                      source=order)
         return (Result(str(order.id), order.version,
-                       extra={"shipment_no": order.shipments, "cost": str(cost)}),
+                       extra={"shipment_no": order.shipments, "cost": str(cost),
+                              "date": when.isoformat()}),
                 [order, *items, *entry])
 
-    @command("invoice_order", id="order_id")
-    def invoice_order(self, run: Attempt, order_id: object) -> Outcome:
-        """Invoices what shipped and is not yet invoiced: Dr Receivable, Cr Revenue and Tax."""
+    @command("invoice_order", id="order_id", added=("date",))
+    def invoice_order(self, run: Attempt, order_id: object, date: object = None) -> Outcome:
+        """Invoices what shipped and is not yet invoiced, on ``date``: Dr Receivable, Cr
+        Revenue and Tax. The number is the next of the invoice series of that year; the
+        customer's unapplied credit, if any, settles it at once (no posting)."""
         order = self._order(run, order_id)
-        when = run.business_date()
-        invoice = order.invoice(when)
+        when = self.document_date(run, date)
+        order.check_invoiceable(when)
+        series = self.series(run, self.settings.invoice_prefix, when.year)
+        invoice = order.invoice(when, series.issue())
         entry = self.books.caused_by(
             posting_rules.invoice_issued(invoice.net, invoice.tax, invoice.total),
             when=when, memo=f"Invoice {invoice.invoice_number}", source=order)
+        changed: list[Aggregate] = [order, series, *entry]
+        customer = self.get(Customer, order.customer_id, "customer")
+        credit = quantize(ZERO, self.places)
+        if customer.credit > ZERO and invoice.total > ZERO:
+            credit, on = customer.credit_to_apply(invoice.total, when)
+            customer.apply_credit(credit, order.id, invoice.invoice_number, on)
+            order.allocate_credit(invoice.invoice_number, credit, on)
+            changed.append(customer)
         return (Result(str(order.id), order.version,
                        extra={"invoice_number": invoice.invoice_number,
                               "net": str(invoice.net), "tax": str(invoice.tax),
-                              "total": str(invoice.total)}),
-                [order, *entry])
+                              "total": str(invoice.total), "date": when.isoformat(),
+                              "due_on": invoice.due_on.isoformat(),
+                              "credit_applied": str(credit)}),
+                changed)
 
-    @command("pay_order", id="order_id")
+    @command("pay_order", id="order_id", added=("invoices", "date"))
     def pay_order(self, run: Attempt, order_id: object, amount: object,
-                  reference: object = None) -> Outcome:
-        """Records a customer payment against the order's open invoices: Dr Cash, Cr Receivable."""
+                  reference: object = None, invoices: Sequence[object] | None = None,
+                  date: object = None) -> Outcome:
+        """Records a customer payment on ``date``: Dr Cash, Cr Receivable for all of it. It
+        settles the ``invoices`` named, in that order, or else the order's open invoices
+        oldest due first; what is left is the customer's unapplied credit."""
         order = self._order(run, order_id)
-        when = run.business_date()
-        allocations = order.pay(amount, reference, when)
-        received = sum((a["amount"] for a in allocations), Decimal(0))
-        entry = self.books.caused_by(posting_rules.payment_received(received), when=when,
-                                     memo=f"Payment on {order.number}", source=order)
+        when = self.document_date(run, date)
+        payment = order.pay(amount, reference, when,
+                            None if invoices is None else list(invoices))
+        changed: list[Aggregate] = [order] if payment.allocations else []
+        if payment.applied:
+            changed += self.books.caused_by(
+                posting_rules.payment_received(payment.applied), when=when,
+                memo=f"Payment on {order.number}", source=order)
+        credit = None
+        if payment.unapplied:
+            customer = self.get(Customer, order.customer_id, "customer")
+            customer.receive_credit(payment.unapplied,
+                                    values.text(reference, "reference", optional=True),
+                                    when, order.id)
+            changed += [customer, *self.books.caused_by(
+                posting_rules.credit_received(payment.unapplied), when=when,
+                memo=f"Unapplied payment on {order.number}", source=customer)]
+            credit = customer.credit
         return (Result(str(order.id), order.version,
-                       extra={"open_balance": str(order.open_balance)}),
-                [order, *entry])
+                       extra={"open_balance": str(order.open_balance),
+                              "applied": str(payment.applied),
+                              "unapplied": str(payment.unapplied),
+                              "allocations": [{"invoice_number": a["invoice_number"],
+                                               "amount": str(a["amount"])}
+                                              for a in payment.allocations],
+                              **({} if credit is None else {"customer_credit": str(credit)}),
+                              "date": when.isoformat()}),
+                changed)
 
-    @command("credit_invoice", id="order_id", invoice="invoice_number")
+    @command("credit_invoice", id="order_id", invoice="invoice_number", added=("date",))
     def credit_invoice(self, run: Attempt, order_id: object, invoice_number: object,
-                       reason: object) -> Outcome:
-        """Issues a credit note for an unpaid invoice, reversing its postings."""
+                       reason: object, date: object = None) -> Outcome:
+        """Issues a credit note for an unpaid invoice on ``date``, reversing its postings;
+        its number is the next of the credit note series of that year."""
         order = self._order(run, order_id)
-        when = run.business_date()
-        note = order.credit(invoice_number, reason, when)
+        when = self.document_date(run, date)
+        order.check_creditable(invoice_number, when)
+        series = self.series(run, self.settings.credit_note_prefix, when.year)
+        note = order.credit(invoice_number, reason, when, series.issue())
         entry = self.books.caused_by(
             posting_rules.invoice_credited(note.net, note.tax, note.total), when=when,
             memo=f"Credit note {note.credit_note_number} for {note.invoice_number}",
             source=order)
         return (Result(str(order.id), order.version,
                        extra={"credit_note_number": note.credit_note_number,
-                              "total": str(note.total)}), [order, *entry])
+                              "total": str(note.total), "date": when.isoformat()}),
+                [order, series, *entry])
 
     @command("cancel_order", id="order_id")
     def cancel_order(self, run: Attempt, order_id: object, reason: object) -> Outcome:
@@ -127,6 +193,19 @@ class Orders(UseCaseBase):
         order = self.sales_order(order_id)
         run.check_version(order)
         return order
+
+    def document_date(self, run: Attempt, value: object) -> date:
+        """A document's effective date (``effective_date``)."""
+        return effective_date(self.books, run, value)
+
+    def series(self, run: Attempt, prefix: str, year: int) -> DocumentSeries:
+        """The numbering series of ``prefix`` for ``year`` (opened if new), its lock held
+        until the write commits: every document of the series writes it."""
+        series_id = DocumentSeries.create_id(prefix, year)
+        run.hold([series_id], always=True)
+        if self.exists(series_id):
+            return self.get(DocumentSeries, series_id, "document series")
+        return DocumentSeries.open(prefix, year)
 
     @staticmethod
     def _hold(run: Attempt, skus: Iterable[str]) -> None:

@@ -150,11 +150,12 @@ class Attempt:
     held: contextlib.ExitStack
     retrying: bool
 
-    def hold(self, ids: Iterable[UUID]) -> None:
+    def hold(self, ids: Iterable[UUID], *, always: bool = False) -> None:
         """Holds, until this attempt's write commits, the locks of the aggregates it is
-        about to read and write, if they are hot."""
+        about to read and write, if they are hot (``always``: hot by nature, such as a
+        document number series every invoice writes)."""
         wanted = list(ids)
-        if wanted and self.hot.wanted(wanted, self.retrying):
+        if wanted and (always or self.hot.wanted(wanted, self.retrying)):
             self.held.enter_context(self.hot.locks.hold(wanted))
 
     def business_date(self) -> date:
@@ -332,12 +333,14 @@ S = TypeVar("S", bound=UseCases)
 P = ParamSpec("P")
 
 
-def command(name: str, **renamed: str) -> Callable[
+def command(name: str, *, added: tuple[str, ...] = (), **renamed: str) -> Callable[
         [Callable[Concatenate[S, Attempt, P], Outcome]],
         Callable[Concatenate[S, Context, P], Result]]:
     """Declares a use case: the command's stored ``name`` and its payload, which is
     every argument under its own name unless ``renamed`` (``payload_key="argument"``).
-    The decorated method is called as ``method(ctx, *arguments)``."""
+    Arguments ``added`` to a command after it was first recorded are left out of the
+    payload while they are None, so a retry of a command stored before them keeps its
+    fingerprint. The decorated method is called as ``method(ctx, *arguments)``."""
     def decorate(use_case: Callable[Concatenate[S, Attempt, P], Outcome]
                  ) -> Callable[Concatenate[S, Context, P], Result]:
         signature = inspect.signature(use_case)
@@ -351,7 +354,8 @@ def command(name: str, **renamed: str) -> Callable[
         def run(self: S, ctx: Context, /, *args: P.args, **kwargs: P.kwargs) -> Result:
             bound = signature.bind(self, None, *args, **kwargs)
             bound.apply_defaults()
-            payload = {key_of[a]: _plain(bound.arguments[a]) for a in arguments}
+            payload = {key_of[a]: _plain(bound.arguments[a]) for a in arguments
+                       if a not in added or bound.arguments[a] is not None}
             return self.runner.run(ctx, name, payload,
                                    lambda attempt: use_case(self, attempt, *args, **kwargs))
         return run

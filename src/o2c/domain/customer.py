@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
@@ -9,8 +10,16 @@ from eventsourcing.domain import Aggregate, event
 
 from o2c.domain import money, values
 from o2c.domain.base import O2CAggregate
+from o2c.domain.errors import DomainError, InvalidInputError, LimitExceededError
+from o2c.domain.money import ZERO
 
 DEFAULT_PAYMENT_TERMS_DAYS = 30
+
+
+class InsufficientCreditError(DomainError):
+    """A refund of more than the customer's unapplied credit (409 ``insufficient_credit``)."""
+
+    code = "insufficient_credit"
 
 
 class Customer(O2CAggregate):
@@ -26,6 +35,34 @@ class Customer(O2CAggregate):
         payment_terms_days: int
         lead_id: UUID | None
 
+    class CreditReceived(Aggregate.Event):
+        """Money the customer paid beyond the invoices it settled, held as unapplied
+        credit (posted Dr Cash, Cr Receivable with the payment)."""
+
+        class_version = 1
+        amount: Decimal
+        reference: str
+        received_on: date
+        order_id: UUID | None
+
+    class CreditApplied(Aggregate.Event):
+        """Unapplied credit settled (part of) an invoice of one of the customer's orders;
+        no posting: both sides are Receivable."""
+
+        class_version = 1
+        amount: Decimal
+        order_id: UUID
+        invoice_number: str
+        applied_on: date
+
+    class CreditRefunded(Aggregate.Event):
+        """Unapplied credit was paid back to the customer (Dr Receivable, Cr Cash)."""
+
+        class_version = 1
+        amount: Decimal
+        reference: str
+        refunded_on: date
+
     @event(Registered)
     def __init__(self, name: str, email: str, credit_limit: Decimal | None,
                  payment_terms_days: int, lead_id: UUID | None) -> None:
@@ -34,6 +71,8 @@ class Customer(O2CAggregate):
         self.credit_limit = credit_limit
         self.payment_terms_days = payment_terms_days
         self.lead_id = lead_id
+        self.credit = ZERO
+        self.credit_since: date | None = None
 
     @classmethod
     def register(cls, name: object, email: object, *, credit_limit: object = None,
@@ -48,3 +87,62 @@ class Customer(O2CAggregate):
             payment_terms_days=values.whole_days(payment_terms_days, "payment_terms_days"),
             lead_id=lead_id,
         )
+
+    # Unapplied credit ---------------------------------------------------------------
+
+    def receive_credit(self, amount: Decimal, reference: str, received_on: date,
+                       order_id: UUID | None) -> None:
+        """Holds ``amount`` (what a payment left after settling invoices) as credit."""
+        money.check_amount(self.credit + amount, "the customer's unapplied credit",
+                           error=LimitExceededError)
+        self._credit_received(amount=amount, reference=reference, received_on=received_on,
+                              order_id=order_id)
+
+    @event(CreditReceived)
+    def _credit_received(self, amount: Decimal, reference: str, received_on: date,
+                         order_id: UUID | None) -> None:
+        self.credit += amount
+        self.credit_since = max(received_on, self.credit_since or received_on)
+
+    def credit_to_apply(self, open_amount: Decimal, on: date) -> tuple[Decimal, date]:
+        """How much of the unapplied credit settles an invoice with ``open_amount`` open,
+        and the date it does (the invoice's date, or the day the credit was last topped
+        up if later: credit never settles anything before it was received)."""
+        share = min(self.credit, open_amount)
+        since = self.credit_since or on
+        return share, max(on, since)
+
+    def apply_credit(self, amount: Decimal, order_id: UUID, invoice_number: str,
+                     applied_on: date) -> None:
+        """Uses ``amount`` of the unapplied credit on an invoice."""
+        if not ZERO < amount <= self.credit:
+            raise InsufficientCreditError(f"{amount} to apply, but the customer's unapplied "
+                                          f"credit is {self.credit}")
+        self._credit_applied(amount=amount, order_id=order_id, invoice_number=invoice_number,
+                             applied_on=applied_on)
+
+    @event(CreditApplied)
+    def _credit_applied(self, amount: Decimal, order_id: UUID, invoice_number: str,
+                        applied_on: date) -> None:
+        self.credit -= amount
+
+    def refund(self, amount: object, reference: object, refunded_on: date,
+               places: int) -> Decimal:
+        """Pays back unapplied credit: refused beyond the credit, or dated before the
+        credit was last received."""
+        paid = money.money(amount, places=places, what="amount")
+        ref = values.text(reference, "reference", optional=True)
+        if paid > self.credit:
+            raise InsufficientCreditError(
+                f"customer {self.name}: a refund of {paid} but the unapplied credit is "
+                f"{self.credit}")
+        if self.credit_since is not None and refunded_on < self.credit_since:
+            raise InvalidInputError(
+                f"a refund dated {refunded_on} is before the credit it pays back was "
+                f"received ({self.credit_since})")
+        self._credit_refunded(amount=paid, reference=ref, refunded_on=refunded_on)
+        return paid
+
+    @event(CreditRefunded)
+    def _credit_refunded(self, amount: Decimal, reference: str, refunded_on: date) -> None:
+        self.credit -= amount

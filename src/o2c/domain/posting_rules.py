@@ -11,7 +11,9 @@ as the business event, as a ``JournalEntry`` whose cause names the event.
 | count, gain | Inventory | Inventory Adjustments |
 | order shipped | Cost of Goods Sold | Inventory |
 | invoice issued | Accounts Receivable (total) | Sales Revenue (net), Sales Tax Payable (tax) |
-| payment received | Cash | Accounts Receivable |
+| payment received (settling invoices) | Cash | Accounts Receivable |
+| payment received beyond the invoices (customer credit) | Cash | Accounts Receivable |
+| customer credit refunded | Accounts Receivable | Cash |
 | invoice credited | Sales Revenue (net), Sales Tax Payable (tax) | Accounts Receivable (total) |
 """
 
@@ -85,3 +87,16 @@ def invoice_credited(net: Decimal, tax: Decimal, total: Decimal) -> Posting:
     return Posting("SalesOrder.InvoiceCredited", _lines((chart.REVENUE, "debit", net),
                                                         (chart.TAX_PAYABLE, "debit", tax),
                                                         (chart.RECEIVABLE, "credit", total)))
+
+
+def credit_received(amount: Decimal) -> Posting:
+    """What a payment left after settling invoices, held as the customer's credit:
+    Dr Cash, Cr Receivable (the credit is a negative receivable)."""
+    return Posting("Customer.CreditReceived", _lines((chart.CASH, "debit", amount),
+                                                     (chart.RECEIVABLE, "credit", amount)))
+
+
+def credit_refunded(amount: Decimal) -> Posting:
+    """Unapplied customer credit paid back: Dr Receivable, Cr Cash."""
+    return Posting("Customer.CreditRefunded", _lines((chart.RECEIVABLE, "debit", amount),
+                                                     (chart.CASH, "credit", amount)))

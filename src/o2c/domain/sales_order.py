@@ -23,7 +23,6 @@ from o2c.domain.errors import (
     InvalidStateError,
     LimitExceededError,
     NothingToInvoiceError,
-    OverpaymentError,
     OverShipmentError,
 )
 from o2c.domain.money import ZERO, quantize
@@ -87,6 +86,22 @@ class IssuedInvoice:
     total: Decimal
     issued_on: date
     due_on: date
+
+
+@dataclass(frozen=True)
+class Payment:
+    """What a payment did: ``amount`` received, ``allocations`` (invoice number and
+    amount) settled on this order, and ``unapplied``, what is left for the customer's
+    credit."""
+
+    amount: Decimal
+    allocations: list[Line]
+    unapplied: Decimal
+
+    @property
+    def applied(self) -> Decimal:
+        """What the payment settled on this order's invoices."""
+        return sum((a["amount"] for a in self.allocations), ZERO)
 
 
 @dataclass(frozen=True)
@@ -206,6 +221,15 @@ class SalesOrder(O2CAggregate):
         received_on: date
         allocations: list[Line]
 
+    class CreditAllocated(Aggregate.Event):
+        """The customer's unapplied credit (from an earlier overpayment) settled part or
+        all of an invoice; no posting: both sides are Receivable."""
+
+        class_version = 1
+        invoice_number: str
+        amount: Decimal
+        allocated_on: date
+
     class InvoiceCredited(Aggregate.Event):
         """An unpaid invoice was reversed by a credit note; its goods await a new invoice."""
 
@@ -240,6 +264,7 @@ class SalesOrder(O2CAggregate):
         self.shipped: dict[str, Decimal] = {line["sku"]: ZERO for line in lines}
         self.invoiced: dict[str, Decimal] = {line["sku"]: ZERO for line in lines}
         self.shipments = 0
+        self.last_shipped_on: date | None = None
         self.cost = ZERO
         self.invoices: list[dict[str, Any]] = []
         self.paid = ZERO
@@ -300,6 +325,20 @@ class SalesOrder(O2CAggregate):
             any_shipped=any(self.shipped.values()), fully_shipped=self.fully_shipped,
             fully_invoiced=all(self.invoiced[sku] == qty for sku, qty in self.shipped.items()),
             settled=self.open_balance == ZERO)
+
+    @property
+    def latest_shipment(self) -> date | None:
+        """The date of the latest shipment (None before any; an order restored from a
+        snapshot older than this field counts as having none)."""
+        found: date | None = self.__dict__.get("last_shipped_on")
+        return found
+
+    def open_invoices(self) -> list[Invoice]:
+        """Invoices not credited and not fully paid, oldest due first (then by issue
+        date, then as issued)."""
+        return sorted((i for i in self.invoices
+                       if not i["credited"] and i["total"] > i["paid"]),
+                      key=lambda i: (i["due_on"], i["issued_on"]))
 
     def line(self, sku: str) -> Line:
         """The order line for a SKU."""
@@ -362,14 +401,27 @@ class SalesOrder(O2CAggregate):
     def _shipped(self, shipment_no: int, lines: list[Line], cost: Decimal,
                  shipped_on: date) -> None:
         self.shipments = shipment_no
+        self.last_shipped_on = max(shipped_on, self.latest_shipment or shipped_on)
         self.cost += cost
         for line in lines:
             self.shipped[line["sku"]] += line["quantity"]
 
-    def invoice(self, issued_on: date) -> IssuedInvoice:
-        """Invoices what was shipped and not yet invoiced, with tax."""
+    def check_invoiceable(self, issued_on: date) -> None:
+        """Refuses an invoice of a cancelled order, of nothing uninvoiced, or dated
+        before the order's latest shipment."""
         if self.cancelled:
             raise InvalidStateError(f"order {self.number} is cancelled")
+        if all(self.shipped[sku] == self.invoiced[sku] for sku in self.shipped):
+            raise NothingToInvoiceError(f"order {self.number}: nothing shipped is uninvoiced")
+        latest = self.latest_shipment
+        if latest is not None and issued_on < latest:
+            raise InvalidInputError(f"an invoice dated {issued_on} would precede the order's "
+                                    f"latest shipment ({latest}); date it then or later")
+
+    def invoice(self, issued_on: date, number: str) -> IssuedInvoice:
+        """Invoices what was shipped and not yet invoiced, with tax, as ``number`` (the
+        next number of its series)."""
+        self.check_invoiceable(issued_on)
         lines = []
         for line in self.lines:
             quantity = self.shipped[line["sku"]] - self.invoiced[line["sku"]]
@@ -382,7 +434,6 @@ class SalesOrder(O2CAggregate):
         net = sum((line["net"] for line in lines), ZERO)
         tax = quantize(net * self.tax_rate, self.places)
         money.check_amount(net + tax, "the invoice's total", error=LimitExceededError)
-        number = f"INV-{self.id.hex[:12].upper()}-{len(self.invoices) + 1}"
         self._invoiced(invoice_number=number, lines=lines, net=net, tax=tax, total=net + tax,
                        issued_on=issued_on,
                        due_on=issued_on + timedelta(days=self.payment_terms_days))
@@ -400,26 +451,53 @@ class SalesOrder(O2CAggregate):
                               "lines": [{"sku": x["sku"], "quantity": x["quantity"]}
                                         for x in lines]})
 
-    def pay(self, amount: object, reference: object, received_on: date) -> list[Line]:
-        """Applies a payment to the open invoices, oldest first; refuses overpayment."""
+    def pay(self, amount: object, reference: object, received_on: date,
+            invoices: Iterable[object] | None = None) -> Payment:
+        """Applies a payment to open invoices: those named, in that order, or else the
+        open ones oldest due first. Only invoices issued on or before the payment's date
+        are settled by it. What is left is not refused: it is the customer's unapplied
+        credit (``Payment.unapplied``), which the caller records on the customer."""
         paid = money.money(amount, places=self.places, what="amount")
         ref = values.text(reference, "reference", optional=True)
         if self.cancelled:
             raise InvalidStateError(f"order {self.number} is cancelled")
-        if paid > self.open_balance:
-            raise OverpaymentError(f"order {self.number}: {paid} paid but only "
-                                   f"{self.open_balance} is invoiced and open")
+        if invoices is None:
+            targets = [i for i in self.open_invoices() if i["issued_on"] <= received_on]
+        else:
+            targets = self._named_invoices(invoices, received_on)
         allocations, left = [], paid
-        for invoice in self.invoices:
-            if invoice["credited"]:
-                continue
+        for invoice in targets:
             share = min(left, invoice["total"] - invoice["paid"])
             if share:
                 allocations.append({"invoice_number": invoice["invoice_number"], "amount": share})
                 left -= share
-        self._payment_received(amount=paid, reference=ref, received_on=received_on,
-                               allocations=allocations)
-        return allocations
+        if allocations:
+            self._payment_received(amount=paid - left, reference=ref, received_on=received_on,
+                                   allocations=allocations)
+        return Payment(paid, allocations, left)
+
+    def _named_invoices(self, numbers: Iterable[object], received_on: date) -> list[Invoice]:
+        """The invoices a payment names, checked: on this order, each once, open, and
+        issued on or before the payment."""
+        by_number = {i["invoice_number"]: i for i in self.invoices}
+        named: list[Invoice] = []
+        for number in numbers:
+            invoice = by_number.get(number) if isinstance(number, str) else None
+            if invoice is None:
+                raise InvalidInputError(f"order {self.number} has no invoice {number!r}")
+            if any(i is invoice for i in named):
+                raise InvalidInputError(f"invoice {number} is named twice")
+            if invoice["credited"]:
+                raise InvalidStateError(f"invoice {number} was credited; nothing is open on it")
+            if invoice["paid"] >= invoice["total"]:
+                raise InvalidStateError(f"invoice {number} is paid in full")
+            if invoice["issued_on"] > received_on:
+                raise InvalidInputError(f"invoice {number} is dated {invoice['issued_on']}, "
+                                        f"after the payment ({received_on})")
+            named.append(invoice)
+        if not named:
+            raise InvalidInputError("invoices, when given, names at least one invoice")
+        return named
 
     @event(PaymentReceived)
     def _payment_received(self, amount: Decimal, reference: str, received_on: date,
@@ -429,10 +507,28 @@ class SalesOrder(O2CAggregate):
         for allocation in allocations:
             by_number[allocation["invoice_number"]]["paid"] += allocation["amount"]
 
-    def credit(self, invoice_number: object, reason: object,
-               credited_on: date) -> CreditNote:
-        """Issues a credit note reversing a whole unpaid invoice."""
-        why = values.text(reason, "reason", max_length=values.MAX_LONG_TEXT)
+    def allocate_credit(self, invoice_number: str, amount: Decimal, allocated_on: date) -> None:
+        """Settles ``amount`` of an open invoice with the customer's unapplied credit."""
+        invoice = next((i for i in self.invoices if i["invoice_number"] == invoice_number), None)
+        if invoice is None or invoice["credited"]:
+            raise InvalidStateError(f"order {self.number} has no open invoice {invoice_number}")
+        if not ZERO < amount <= invoice["total"] - invoice["paid"]:
+            raise InvalidStateError(f"{amount} of credit is more than invoice {invoice_number} "
+                                    "has open")
+        self._credit_allocated(invoice_number=invoice_number, amount=amount,
+                               allocated_on=allocated_on)
+
+    @event(CreditAllocated)
+    def _credit_allocated(self, invoice_number: str, amount: Decimal,
+                          allocated_on: date) -> None:
+        self.paid += amount
+        for invoice in self.invoices:
+            if invoice["invoice_number"] == invoice_number:
+                invoice["paid"] += amount
+
+    def check_creditable(self, invoice_number: object, credited_on: date) -> Invoice:
+        """The invoice a credit note would reverse: refused if unknown, credited, paid in
+        part, or issued after ``credited_on``."""
         invoice = next((i for i in self.invoices if i["invoice_number"] == invoice_number), None)
         if invoice is None:
             raise InvalidInputError(f"order {self.number} has no invoice {invoice_number!r}")
@@ -441,8 +537,18 @@ class SalesOrder(O2CAggregate):
         if invoice["paid"]:
             raise InvalidStateError(f"invoice {invoice_number} is partly paid "
                                     f"({invoice['paid']}); refund before crediting")
-        note = CreditNote("CN-" + invoice["invoice_number"].removeprefix("INV-"),
-                          invoice["invoice_number"], invoice["net"], invoice["tax"],
+        if credited_on < invoice["issued_on"]:
+            raise InvalidInputError(f"a credit note dated {credited_on} would precede invoice "
+                                    f"{invoice_number} ({invoice['issued_on']})")
+        return invoice
+
+    def credit(self, invoice_number: object, reason: object, credited_on: date,
+               number: str) -> CreditNote:
+        """Issues credit note ``number`` (the next of its series) reversing a whole
+        unpaid invoice."""
+        why = values.text(reason, "reason", max_length=values.MAX_LONG_TEXT)
+        invoice = self.check_creditable(invoice_number, credited_on)
+        note = CreditNote(number, invoice["invoice_number"], invoice["net"], invoice["tax"],
                           invoice["total"])
         self._invoice_credited(
             invoice_number=note.invoice_number, credit_note_number=note.credit_note_number,

@@ -72,13 +72,13 @@ def offers(order: SalesOrder) -> dict[str, bool]:
     today = datetime.now(UTC).date()
 
     def creditable(number: str) -> bool:
-        return _would(order, lambda o: o.credit(number, "check", today))
+        return _would(order, lambda o: o.check_creditable(number, today))
 
     unpaid = [i for i in order.invoices if not i["credited"] and creditable(i["invoice_number"])]
     return {
         "confirm": _would(order, lambda o: o.check_confirmable()),
         "ship": _would(order, lambda o: o.check_shippable([])) and not order.fully_shipped,
-        "invoice": _would(order, lambda o: o.invoice(today)),
+        "invoice": _would(order, lambda o: o.check_invoiceable(today)),
         "pay": order.open_balance > 0,
         "credit": bool(unpaid),
         "cancel": _would(order, lambda o: o.cancel("check")),
