@@ -56,9 +56,24 @@ def test_the_old_read_models_are_read_as_they_were(stored: Path) -> None:
     assert reports() == expected()
 
 
+def without_new_accounts(found: dict[str, object]) -> dict[str, object]:
+    """The reports without the accounts a store gains on its first start by newer code
+    (3100 Retained Earnings), each checked to be there, empty."""
+    for name in ("trial-balance.json", "tb-asof.json"):
+        report: dict[str, list[dict[str, str]]] = found[name]  # type: ignore[assignment]
+        added = [row for row in report["accounts"] if row["code"] == "3100"]
+        assert [(r["type"], r["debit"], r["credit"]) for r in added] == [
+            ("equity", "0.00", "0.00")], name
+        report["accounts"] = [row for row in report["accounts"] if row["code"] != "3100"]
+    return found
+
+
 def test_a_rebuild_of_the_old_log_gives_the_same_reports_and_export(stored: Path) -> None:
-    run("projections", "rebuild")
-    assert reports() == expected()
+    run("projections", "rebuild")  # a writer: the store gains 3100 Retained Earnings
+    assert without_new_accounts(reports()) == expected()
     run("export", "beancount", "--output", "ledger.beancount")
-    assert (stored.parent / "ledger.beancount").read_text() == (
+    exported = (stored.parent / "ledger.beancount").read_text().splitlines(keepends=True)
+    added = [line for line in exported if "Equity:3100-Retained-Earnings" in line]
+    assert len(added) == 1 and " open " in added[0]
+    assert "".join(line for line in exported if line not in added) == (
         FIXTURE / "ledger.beancount").read_text()

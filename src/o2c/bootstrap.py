@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -20,13 +22,14 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from o2c.application import O2C
+from o2c.application.ledger import BalancesThrough
 from o2c.auth import TokenStore
 from o2c.config import Settings
 from o2c.persistence import log
 from o2c.persistence.connection import env_for_url, is_postgres, schema_lock
 from o2c.persistence.locks import AggregateLocks, aggregate_locks
 from o2c.persistence.sql import Database
-from o2c.projections import Projector
+from o2c.projections import Projector, reports
 from o2c.projections.rebuild import drop
 
 
@@ -102,7 +105,19 @@ def build_app(settings: Settings | None = None, env: dict[str, str] | None = Non
                             "this command writes")
     full = {**store_env(settings), **(env or {})}
     with schema_lock(full):
-        return O2C(settings, env=full, locks=aggregate_locks(full))
+        app = O2C(settings, env=full, locks=aggregate_locks(full))
+    app.balances_through = balances_port(app)
+    return app
+
+
+def balances_port(app: O2C) -> BalancesThrough:
+    """The year-end close's balances: the trial-balance read model caught up to the
+    log's head (by a projector of its own), summed as of the day."""
+    def balances_through(day: date) -> dict[str, tuple[Decimal, Decimal]]:
+        Projector(app.db, app.settings, names=["trial_balance"]).catch_up()
+        report = reports.trial_balance(app.db, app.places, as_of=day)
+        return {row["code"]: (row["debit"], row["credit"]) for row in report["accounts"]}
+    return balances_through
 
 
 def _reading_env(settings: Settings, *, writable: bool) -> dict[str, str]:

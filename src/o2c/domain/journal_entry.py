@@ -86,22 +86,37 @@ class JournalEntry(O2CAggregate):
         )
 
     def reversal(self, *, date: object, memo: object, places: int = 2) -> JournalEntry:
-        """A new entry with every debit and credit swapped; marks this one reversed."""
-        if self.reversed_by is not None:
-            raise InvalidStateError(f"entry {self.id} was already reversed by {self.reversed_by}")
+        """A new entry with every debit and credit swapped, dated ``date`` (not before
+        this entry's date); marks this one reversed."""
         if self.reverses is not None:
             raise InvalidStateError(f"entry {self.id} is itself a reversal; post a new entry")
         if self.cause != MANUAL:
             raise InvalidStateError(
                 f"entry {self.id} was posted by {self.cause}; undo it through that business "
                 "action (a credit note, a count), not by hand, so the subledgers stay in step")
+        return self.undo(date=date, memo=memo, cause="JournalEntry.Reversed",
+                         source_id=self.id, source_version=self.version + 1, places=places)
+
+    def undo(self, *, date: object, memo: object, cause: str, source_id: UUID,
+             source_version: int, places: int = 2) -> JournalEntry:
+        """The mirror image of this entry (debits and credits swapped), caused by
+        ``cause`` of ``source_id``, dated ``date`` (not before this entry: nothing is
+        undone before it was done); marks this one reversed. Manual entries are undone
+        by ``reversal``; the system undoes its own (a year-end close) with this."""
+        if self.reversed_by is not None:
+            raise InvalidStateError(f"entry {self.id} was already reversed by {self.reversed_by}")
+        day = values.a_date(date, "date")
+        if day < self.date:
+            raise InvalidInputError(
+                f"a reversal cannot be dated {day}, before the entry it reverses "
+                f"({self.date}): date it on or after {self.date}")
         swapped = [{"account": line["account"],
                     **({"debit": line["credit"]} if line["credit"] else {"credit": line["debit"]})}
                    for line in self.lines]
-        entry = JournalEntry.post(date=date, memo=memo, lines=swapped,
+        entry = JournalEntry.post(date=day, memo=memo, lines=swapped,
                                   accounts={line["account"]: "" for line in self.lines},
-                                  cause="JournalEntry.Reversed", source_id=self.id,
-                                  source_version=self.version + 1, reverses=self.id,
+                                  cause=cause, source_id=source_id,
+                                  source_version=source_version, reverses=self.id,
                                   places=places)
         self._reversed(by=entry.id)
         return entry

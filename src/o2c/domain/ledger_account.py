@@ -26,8 +26,11 @@ MAX_CODE = 20
 CASH, RECEIVABLE, INVENTORY = "1000", "1100", "1200"
 PAYABLE, TAX_PAYABLE, EQUITY = "2000", "2100", "3000"
 REVENUE, COGS, ADJUSTMENTS = "4000", "5000", "5100"
+#: Where a year-end close moves the year's revenue and expense balances.
+RETAINED_EARNINGS = "3100"
 
-#: The default chart of accounts, created on first start.
+#: The default chart of accounts, created on first start (an account added here later is
+#: opened on the next start of an existing store).
 DEFAULT_CHART: tuple[tuple[str, str, str], ...] = (
     (CASH, "Cash", "asset"),
     (RECEIVABLE, "Accounts Receivable", "asset"),
@@ -35,6 +38,7 @@ DEFAULT_CHART: tuple[tuple[str, str, str], ...] = (
     (PAYABLE, "Accounts Payable", "liability"),
     (TAX_PAYABLE, "Sales Tax Payable", "liability"),
     (EQUITY, "Owner's Equity", "equity"),
+    (RETAINED_EARNINGS, "Retained Earnings", "equity"),
     (REVENUE, "Sales Revenue", "revenue"),
     (COGS, "Cost of Goods Sold", "expense"),
     (ADJUSTMENTS, "Inventory Adjustments", "expense"),
