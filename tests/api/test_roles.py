@@ -45,7 +45,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
 for path in ("/customers/{customer_id}", "/leads/{lead_id}", "/opportunities/{opportunity_id}",
              "/sales-orders/{order_id}", "/stock-items/{sku}", "/ledger-accounts/{code}",
              "/reports/pipeline", "/reports/inventory", "/reports/trial-balance",
-             "/reports/ar-aging", "/leads", "/customers", "/opportunities", "/stock-items",
+             "/reports/ar-aging", "/reports/ledger/{code}", "/reports/pnl",
+             "/reports/balance-sheet", "/leads", "/customers", "/opportunities", "/stock-items",
              "/sales-orders", "/invoices", "/journal-entries"):
     EXPECTED[("GET", path)] = ALL
 

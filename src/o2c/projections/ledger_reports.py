@@ -397,7 +397,8 @@ def trial_balance_range(db: Database, places: int, *, start: date | None = None,
                         monthly: bool = False) -> dict[str, Any]:
     """Per account: the opening balance (everything before ``start``), the debits and
     credits effective in [start, end], and the closing balance (opening + debits -
-    credits; balances debit positive); totals, which balance to zero. ``monthly``: the
+    credits; balances debit positive; ``balance`` repeats the closing one, as the
+    single-date layout names it); totals, which balance to zero. ``monthly``: the
     debits and credits per calendar month too."""
     lo, hi = check_range(start, end)
     t = db.table
@@ -410,13 +411,14 @@ def trial_balance_range(db: Database, places: int, *, start: date | None = None,
         opening = _before(cur, t, lo, until)
         movement = _sums(cur, t, lo, hi, until, monthly=monthly)
     keys = [m for m, _, _ in columns] or [""]
-    rows, total = [], {"opening": 0, "debit": 0, "credit": 0, "closing": 0}
+    rows, total = [], {"opening": 0, "debit": 0, "credit": 0, "closing": 0, "balance": 0}
     for code, name, kind in accounts:
         o_d, o_c = opening.get((code, ""), [0, 0])
         per = [movement.get((code, m), [0, 0]) for m in keys]
         debit, credit = sum(p[0] for p in per), sum(p[1] for p in per)
         figures = {"opening": o_d - o_c, "debit": debit, "credit": credit,
-                   "closing": o_d - o_c + debit - credit}
+                   "closing": o_d - o_c + debit - credit,
+                   "balance": o_d - o_c + debit - credit}  # as the single-date layout
         for key, value in figures.items():
             total[key] += value
         row: dict[str, Any] = {"code": code, "name": name, "type": kind,
@@ -428,7 +430,7 @@ def trial_balance_range(db: Database, places: int, *, start: date | None = None,
                                for m, p in zip(keys, per, strict=True)]
         rows.append(row)
     report: dict[str, Any] = {
-        "from": None if start is None and not monthly else lo, "to": hi,
+        "from": None if start is None and not monthly else lo, "to": hi, "as_of": hi,
         "known_at": _when(known_at), "accounts": rows,
         "totals": {k: from_minor(v, places) for k, v in total.items()}}
     if monthly:

@@ -7,16 +7,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from o2c.api.deps import ALL_ROLES, AppDep, ProjectorDep, allow
+from o2c.api.deps import ALL_ROLES, AppDep, PathId, ProjectorDep, allow
 from o2c.api.routes._common import WAIT_SECONDS, fresh
 from o2c.api.schemas.reports import (
     ArAgingPublic,
+    BalanceSheetPublic,
     InventoryPublic,
+    LedgerPublic,
     PipelinePublic,
+    ProfitAndLossPublic,
     TrialBalancePublic,
 )
 from o2c.domain.errors import InvalidInputError
-from o2c.projections import reports
+from o2c.projections import ledger_reports, reports
 
 router = APIRouter(prefix="/reports", tags=["reports"], dependencies=[allow(*ALL_ROLES)])
 After = Annotated[int | None, Query(ge=0, le=2**62, description=(
@@ -74,13 +77,65 @@ def inventory(app: AppDep, projector: ProjectorDep, after: After = None) -> dict
     return _with(fresh(projector, after), reports.inventory(app.db, app.places))
 
 
+_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+From = Annotated[str | None, Query(
+    alias="from", pattern=_DATE, json_schema_extra={"format": "date"},
+    description="The first effective date, YYYY-MM-DD (inclusive); the beginning when "
+                "omitted.")]
+To = Annotated[str | None, Query(
+    pattern=_DATE, json_schema_extra={"format": "date"},
+    description="The last effective date, YYYY-MM-DD (inclusive); today when omitted.")]
+Monthly = Annotated[bool, Query(description="Also per calendar month of the range.")]
+
+
 @router.get("/trial-balance", response_model=TrialBalancePublic)
 def trial_balance(app: AppDep, projector: ProjectorDep, after: After = None,
-                  as_of: AsOf = None, known_at: KnownAt = None) -> dict[str, Any]:
-    """Per account: debit, credit, balance; totals. As of a date, as known at a time."""
+                  as_of: AsOf = None, known_at: KnownAt = None, start: From = None,
+                  to: To = None, monthly: Monthly = False) -> dict[str, Any]:
+    """Per account: debit, credit, balance; totals. As of a date, as known at a time;
+    with from/to, opening, movement and closing per account."""
     day, moment = _day(as_of), _moment(known_at)
-    return _with(fresh(projector, after),
-                 reports.trial_balance(app.db, app.places, as_of=day, known_at=moment))
+    if start is None and to is None and not monthly:
+        return _with(fresh(projector, after),
+                     reports.trial_balance(app.db, app.places, as_of=day, known_at=moment))
+    if day is not None:
+        raise InvalidInputError("give as_of or from/to, not both (to is the range's as_of)")
+    return _with(fresh(projector, after), ledger_reports.trial_balance_range(
+        app.db, app.places, start=_day(start), end=_day(to), known_at=moment,
+        monthly=monthly))
+
+
+@router.get("/ledger/{code}", response_model=LedgerPublic)
+def ledger(app: AppDep, projector: ProjectorDep, code: PathId, after: After = None,
+           start: From = None, to: To = None, known_at: KnownAt = None,
+           limit: Annotated[int, Query(ge=1, le=ledger_reports.MAX_LIMIT, description=(
+               "Lines per page."))] = ledger_reports.DEFAULT_LIMIT,
+           cursor: Annotated[str | None, Query(max_length=200, description=(
+               "A `next_cursor` from the previous page of the same ledger."))] = None,
+           ) -> dict[str, Any]:
+    """An account's postings in a date range: opening balance, lines with running
+    balance and their cause, closing balance."""
+    return _with(fresh(projector, after), ledger_reports.ledger(
+        app.db, app.places, code, start=_day(start), end=_day(to), known_at=_moment(known_at),
+        limit=limit, cursor=cursor))
+
+
+@router.get("/pnl", response_model=ProfitAndLossPublic)
+def profit_and_loss(app: AppDep, projector: ProjectorDep, after: After = None,
+                    start: From = None, to: To = None, monthly: Monthly = False,
+                    known_at: KnownAt = None) -> dict[str, Any]:
+    """Profit and loss for a period (without the year-end close), optionally per month."""
+    return _with(fresh(projector, after), ledger_reports.profit_and_loss(
+        app.db, app.places, start=_day(start), end=_day(to), known_at=_moment(known_at),
+        monthly=monthly))
+
+
+@router.get("/balance-sheet", response_model=BalanceSheetPublic)
+def balance_sheet(app: AppDep, projector: ProjectorDep, after: After = None,
+                  as_of: AsOf = None, known_at: KnownAt = None) -> dict[str, Any]:
+    """Assets, liabilities and equity (with the unclosed profit) at a date."""
+    return _with(fresh(projector, after), ledger_reports.balance_sheet(
+        app.db, app.places, as_of=_day(as_of), known_at=_moment(known_at)))
 
 
 @router.get("/ar-aging", response_model=ArAgingPublic)
