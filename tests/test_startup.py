@@ -20,7 +20,12 @@ from typer.testing import CliRunner
 from o2c.bootstrap import build_app
 from o2c.cli import cli
 from o2c.config import Settings
+from o2c.domain.ledger_account import DEFAULT_CHART
 from o2c.projections import Projector
+
+#: What a fresh store records on its first start: the book currency, the default chart
+#: and the periods record.
+OPENING = len(DEFAULT_CHART) + 2
 
 
 def _start(url: str) -> None:
@@ -39,7 +44,7 @@ def test_concurrent_start_on_a_fresh_store(database_url: str) -> None:
     assert [p.exitcode for p in processes] == [0] * 5
     app = build_app(Settings(database_url=database_url))
     try:
-        assert app.db.head() == 10  # the chart of 9 accounts and the periods record, once
+        assert app.db.head() == OPENING  # the book currency, the chart, the periods: once
     finally:
         app.close()
 
@@ -165,4 +170,4 @@ def test_a_database_outlives_the_application_it_came_from(database_url: str) -> 
 
     db = build_app(Settings(database_url=database_url, pool_size=1)).db
     gc.collect()
-    assert db.head() == 10
+    assert db.head() == OPENING

@@ -95,10 +95,13 @@ def read_only(settings: Settings) -> bool:
             and not (_writable(path) and _writable(path.absolute().parent)))
 
 
-def build_app(settings: Settings | None = None, env: dict[str, str] | None = None) -> O2C:
+def build_app(settings: Settings | None = None, env: dict[str, str] | None = None, *,
+              record_opening: bool = True) -> O2C:
     """The application on the configured store (keep one per process), creating the
     store if it does not exist; ``env`` adds to or overrides eventsourcing's
-    environment (tests use it). A read-only SQLite store is ``StoreReadOnly``."""
+    environment (tests use it). A read-only SQLite store is ``StoreReadOnly``.
+    ``record_opening``: record the book currency and the default chart if they are
+    not in the log yet (commands that only read record nothing)."""
     settings = settings or Settings()
     if env is None and read_only(settings):
         raise StoreReadOnly(f"the {where(settings)} is read-only (the file or its folder): "
@@ -175,9 +178,9 @@ def open_existing(settings: Settings, *, write: bool | None = None) -> tuple[O2C
                             "this command writes")
     _check_exists(settings)
     if writable:
-        return build_app(settings), True
+        return build_app(settings, record_opening=write is True), True
     env = _reading_env(settings, writable=False)
-    return O2C(settings, env=env, locks=AggregateLocks()), False
+    return O2C(settings, env=env, locks=AggregateLocks(), record_opening=False), False
 
 
 @dataclass

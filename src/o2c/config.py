@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     def _iso_currency(cls, value: str) -> str:
         if len(value) != 3 or not (value.isascii() and value.isalpha()):
             raise ValueError(f"must be a three-letter ISO 4217 code, not {value!r}")
+        try:
+            minor_units(value)
+        except O2CError as error:
+            raise ValueError(str(error)) from None
         return value.upper()
 
     @field_validator("tax_rate", mode="before")

@@ -30,8 +30,9 @@ KEY_PREFIX = "demo:"
 #: The first and the last step of the story; the first is dated ``DAYS`` before its end.
 FIRST, LAST = "capital", "pay-nimbus"
 DAYS = 75
-#: Events the store records on first start by itself (the chart and the periods record).
-OPENING_EVENTS = len(DEFAULT_CHART) + 1
+#: Events the store records on first start by itself (the book currency, the chart and
+#: the periods record).
+OPENING_EVENTS = len(DEFAULT_CHART) + 2
 
 
 class DemoAlreadyRecorded(Exception):

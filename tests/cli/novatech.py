@@ -34,7 +34,8 @@ CENT = D("0.01")
 ZERO = D("0.00")
 TAX_RATE = D("0.08")
 SENSOR, GATEWAY, CABLE = "NT-SENSOR-100", "NT-GATEWAY-200", "NT-CABLE-5M"
-ACCOUNTS = ("1000", "1100", "1200", "2000", "2100", "3000", "4000", "5000", "5100")
+#: The default chart (CONTRACT.md) and 3100 Retained Earnings (the year-end close's).
+ACCOUNTS = ("1000", "1100", "1200", "2000", "2100", "3000", "3100", "4000", "5000", "5100")
 READ_MODELS = ("pipeline", "inventory", "trial_balance", "ar_aging", "order_status",
                "customer_list", "lead_list", "opportunity_list", "order_list", "invoice_list",
                "journal_list")

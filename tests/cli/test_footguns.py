@@ -26,6 +26,7 @@ from o2c.application import Context
 from o2c.bootstrap import build_app
 from o2c.cli.operations import demo_begun
 from o2c.config import Settings
+from o2c.domain.ledger_account import DEFAULT_CHART
 from support import PG_URL
 
 READERS = (["report", "trial-balance"], ["report", "pipeline", "--format", "json"],
@@ -220,13 +221,15 @@ def test_a_read_only_store_is_read_as_it_is_and_never_written(
     assert "1 event behind the log" in report.err
     verified = store.run("audit", "verify")
     assert verified.code == 0, verified.err
-    assert verified.out.startswith("OK 12 events")  # the opening 10, and two posted
+    # the opening events (the book currency, the chart, the periods) and two posted
+    assert verified.out.startswith(f"OK {len(DEFAULT_CHART) + 4} events")
     history = store.run("audit", "history", "1000", "--format", "json")
     assert [s["event"] for s in history.json()] == ["LedgerAccount.Opened"]
     status = store.run("projections", "status")
     assert status.code == 0, status.err
-    assert " 11 " in status.out  # read models at 11 of 12
-    assert " 12 " in status.out
+    opened = len(DEFAULT_CHART) + 2
+    assert f" {opened + 1} " in status.out  # read models one event behind the log
+    assert f" {opened + 2} " in status.out
     journal = tmp_path / "journal.beancount"
     exported = store.run("export", "beancount", "-o", str(journal))
     assert exported.code == 0, exported.err

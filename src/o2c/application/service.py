@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
+from o2c.application.book import open_book
 from o2c.application.books import Books
 from o2c.application.crm import CRM
 from o2c.application.engine import Engine
@@ -34,9 +35,11 @@ class O2C(CRM, Orders, Stock, Ledger):
     """Order to cash: the use cases over one event-sourced log."""
 
     def __init__(self, settings: Settings, *, env: Mapping[str, str],
-                 locks: AggregateLocks | None = None) -> None:
+                 locks: AggregateLocks | None = None, record_opening: bool = True) -> None:
         """Built by ``o2c.bootstrap.build_app``: ``env`` is eventsourcing's environment
-        for the store, ``locks`` the hot-aggregate locks (none: no contention)."""
+        for the store, ``locks`` the hot-aggregate locks (none: no contention);
+        without ``record_opening`` (a command that only reads) nothing is recorded on
+        opening: the book currency is only checked, the chart taken as it is."""
         Engine.__init__(self, env)
         self.settings = settings
         self.places = settings.places
@@ -44,7 +47,9 @@ class O2C(CRM, Orders, Stock, Ledger):
         self.locks = locks or AggregateLocks()
         self.books = Books(self, self.places)
         self.runner = CommandRunner(self, self.db, self.locks)
-        self.books.ensure_chart()
+        self.book = open_book(self, settings.currency, record=record_opening)
+        if record_opening:
+            self.books.ensure_chart()
 
     def close(self) -> None:
         self.locks.close()

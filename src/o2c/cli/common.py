@@ -120,6 +120,8 @@ def settings() -> Settings:
 
 def _cannot_open(error: Exception) -> typer.Exit:
     text = str(error).splitlines()[0] if str(error) else ""
+    if isinstance(error, O2CError):  # the store refused this configuration, saying why
+        return fail(f"{error.code}: {text}")
     if isinstance(error, (ValueError, OSError)):
         return fail(f"cannot open the store: {text}")
     return fail(f"cannot open the store: {type(error).__name__}: {text}")

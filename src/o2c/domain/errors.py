@@ -119,6 +119,12 @@ class LimitExceededError(DomainError):
     code = "limit_exceeded"
 
 
+class CurrencyMismatchError(O2CError):
+    """The configured currency is not the one the books were opened in."""
+
+    code = "currency_mismatch"
+
+
 class InvalidInputError(O2CError, ValueError):
     """The input is malformed: a bad value, a missing field, an over-long text."""
 

@@ -40,7 +40,8 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-from o2c.domain.errors import InvalidAmountError, InvalidQuantityError
+from o2c.domain.currencies import MINOR_UNITS, PUBLISHED
+from o2c.domain.errors import InvalidAmountError, InvalidInputError, InvalidQuantityError
 
 ZERO = Decimal("0")
 
@@ -63,14 +64,15 @@ _PLAIN = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 #: Longest number text looked at: far more than any figure within the limits needs.
 _MAX_TEXT = 64
 
-# ISO 4217 minor units for the currencies whose exponent is not 2.
-_MINOR_UNITS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3,
-                "OMR": 3, "JOD": 3, "TND": 3}
-
-
 def minor_units(currency: str) -> int:
-    """Decimal places of the currency's minor unit (2 for USD, 0 for JPY)."""
-    return _MINOR_UNITS.get(currency.upper(), 2)
+    """Decimal places of the currency's minor unit (2 for USD, 0 for JPY, 3 for KWD), from
+    the ISO 4217 list (``currencies.py``); an unknown code, or one without a minor unit
+    (gold, funds), is refused."""
+    try:
+        return MINOR_UNITS[currency.upper()]
+    except KeyError:
+        raise InvalidInputError(f"{currency!r} is not an ISO 4217 currency with a minor unit "
+                                f"(list of {PUBLISHED})") from None
 
 
 def _show(value: object) -> str:
