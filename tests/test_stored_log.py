@@ -74,6 +74,7 @@ def test_a_rebuild_of_the_old_log_gives_the_same_reports_and_export(stored: Path
     run("export", "beancount", "--output", "ledger.beancount")
     exported = (stored.parent / "ledger.beancount").read_text().splitlines(keepends=True)
     added = [line for line in exported if "Equity:3100-Retained-Earnings" in line]
-    assert len(added) == 1 and " open " in added[0]
+    assert len(added) == 1
+    assert " open " in added[0]
     assert "".join(line for line in exported if line not in added) == (
         FIXTURE / "ledger.beancount").read_text()

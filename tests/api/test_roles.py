@@ -33,10 +33,13 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/sales-orders/{order_id}/invoices"): FINANCE,
     ("POST", "/sales-orders/{order_id}/payments"): FINANCE,
     ("POST", "/sales-orders/{order_id}/credit-notes"): FINANCE,
+    ("POST", "/customers/{customer_id}/refunds"): FINANCE,
     ("POST", "/ledger-accounts"): FINANCE,
     ("POST", "/journal-entries"): FINANCE,
     ("POST", "/journal-entries/{entry_id}/reverse"): FINANCE,
     ("POST", "/periods/close"): FINANCE,
+    ("POST", "/periods/reopen"): FINANCE,
+    ("POST", "/periods/year-end"): FINANCE,
     ("GET", "/audit/events"): {"auditor", "finance", "admin"},
     ("GET", "/audit/streams/{aggregate_id}"): {"auditor", "finance", "admin"},
     ("GET", "/audit/trail/{aggregate_id}"): {"auditor", "finance", "admin"},
@@ -47,7 +50,7 @@ for path in ("/customers/{customer_id}", "/leads/{lead_id}", "/opportunities/{op
              "/reports/pipeline", "/reports/inventory", "/reports/trial-balance",
              "/reports/ar-aging", "/reports/ledger/{code}", "/reports/pnl",
              "/reports/balance-sheet", "/leads", "/customers", "/opportunities", "/stock-items",
-             "/sales-orders", "/invoices", "/journal-entries"):
+             "/sales-orders", "/invoices", "/journal-entries", "/periods"):
     EXPECTED[("GET", path)] = ALL
 
 

@@ -1,4 +1,5 @@
-"""The general ledger: accounts, manual journal entries, reversals, period close."""
+"""The general ledger: accounts, manual journal entries, reversals, closing and reopening
+periods, the year-end close."""
 
 from __future__ import annotations
 
@@ -11,15 +12,22 @@ from o2c.api.routes._common import answer, example, fresh, lines_of, versioned
 from o2c.api.routes._lists import ListQuery, list_query
 from o2c.api.schemas.common import CommandPublic, ExactJSONRoute
 from o2c.api.schemas.ledger import (
+    ClosedYearPublic,
     ClosePeriod,
+    CloseYear,
     JournalEntryListPublic,
     LedgerAccountPublic,
     OpenLedgerAccount,
     PeriodPublic,
+    PeriodsPublic,
     PostJournalEntry,
+    ReopenPeriod,
+    ReopenPublic,
     ReversalPublic,
     ReverseJournalEntry,
+    YearEndPublic,
 )
+from o2c.domain.accounting_period import AccountingPeriods
 from o2c.domain.money import from_minor
 from o2c.projections import reports
 
@@ -78,8 +86,48 @@ def reverse_journal_entry(app: AppDep, ctx: ContextDep, entry_id: PathId, body: 
 def close_period(app: AppDep, ctx: ContextDep, body: Annotated[
         ClosePeriod, example("October close", {"through": "2026-10-31",
                                                "note": "October closed"})]) -> PeriodPublic:
-    """Close the books through a date; postings dated inside are then refused (409)."""
+    """Close the books through a date; postings dated inside are then refused (409).
+
+    A date after the business date is refused (422): a period is closed once it has
+    passed."""
     return answer(app.close_period(ctx, body.through, body.note), PeriodPublic)
+
+
+@router.post("/periods/reopen", response_model=ReopenPublic, dependencies=FINANCE)
+def reopen_period(app: AppDep, ctx: ContextDep, body: Annotated[
+        ReopenPeriod, example("Reopen November", {
+            "through": "2026-10-31", "reason": "supplier credit note received late"})]
+                  ) -> ReopenPublic:
+    """Reopen the periods after a date, with a reason; a closed year reopened is undone.
+
+    Afterwards the books are closed through ``through`` only (it must be earlier than
+    the current close, 409 otherwise); the closing entry of each closed year whose last
+    day is reopened is reversed by a system entry, and the year can be closed again."""
+    return answer(app.reopen_period(ctx, body.through, body.reason), ReopenPublic)
+
+
+@router.post("/periods/year-end", response_model=YearEndPublic, dependencies=FINANCE)
+def close_year(app: AppDep, ctx: ContextDep, body: Annotated[
+        CloseYear, example("Close 2026", {"year": 2026})]) -> YearEndPublic:
+    """Close a year: revenue and expense balances to 3100 Retained Earnings.
+
+    Closes the books through 31 December first if they are not (422 if that day is
+    after the business date), then posts one system entry dated 31 December (cause
+    ``AccountingPeriods.YearClosed``). A year already closed, or one before a closed
+    year, is refused (409)."""
+    return answer(app.year_end(ctx, body.year, body.note), YearEndPublic)
+
+
+@router.get("/periods", response_model=PeriodsPublic, dependencies=[allow(*ALL_ROLES)])
+def get_periods(response: Response, app: AppDep) -> PeriodsPublic:
+    """How far the books are closed, and the closed years with their closing entries."""
+    periods = app.periods()
+    return versioned(response, PeriodsPublic(
+        id=str(AccountingPeriods.create_id()), version=periods.version if periods else 0,
+        closed_through=periods.closed_through if periods else None,
+        closed_years=[ClosedYearPublic(year=year, entry_id=str(entry) if entry else None)
+                      for year, entry in sorted((periods.closed_years if periods
+                                                 else {}).items())]))
 
 
 @router.get("/journal-entries", response_model=JournalEntryListPublic,

@@ -1,4 +1,4 @@
-"""Bodies and answers of ``routes.ledger``: accounts, journal entries, periods."""
+"""Bodies and answers of ``routes.ledger``: accounts, journal entries, periods, years."""
 
 from __future__ import annotations
 
@@ -53,6 +53,20 @@ class ClosePeriod(Command):
     note: Annotated[str, Field(max_length=values.MAX_LONG_TEXT)] = ""
 
 
+class ReopenPeriod(Command):
+    """Reopen the periods after a date (earlier than the current close), saying why."""
+
+    through: Day
+    reason: Annotated[str, Field(min_length=1, max_length=values.MAX_LONG_TEXT)]
+
+
+class CloseYear(Command):
+    """Close a financial year (calendar year): revenue and expenses to retained earnings."""
+
+    year: Annotated[int, Field(ge=1, le=9999, examples=[2026])]
+    note: Annotated[str, Field(max_length=values.MAX_LONG_TEXT)] = ""
+
+
 class ReversalPublic(CommandPublic):
     """A reversing entry and the entry it reverses."""
 
@@ -63,6 +77,37 @@ class PeriodPublic(CommandPublic):
     """How far the books are closed."""
 
     closed_through: dt.date
+
+
+class ReopenPublic(PeriodPublic):
+    """How far the books are closed after a reopening, the closed years it opened again
+    and the system entries that reversed their closing entries."""
+
+    reopened_years: list[int]
+    reversal_ids: list[str]
+
+
+class YearEndPublic(PeriodPublic):
+    """A closed year and its closing entry (null when nothing had to move)."""
+
+    year: int
+    entry_id: str | None
+
+
+class ClosedYearPublic(Out):
+    """A closed year and the entry that closed it (null when nothing had to move)."""
+
+    year: int
+    entry_id: str | None
+
+
+class PeriodsPublic(Out):
+    """How far the books are closed (null: never), and the closed years."""
+
+    id: str
+    version: int
+    closed_through: dt.date | None
+    closed_years: list[ClosedYearPublic]
 
 
 class LedgerAccountPublic(Out):
