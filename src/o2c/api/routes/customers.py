@@ -10,7 +10,13 @@ from o2c.api.deps import ALL_ROLES, AppDep, ContextDep, PathId, ProjectorDep, al
 from o2c.api.routes._common import answer, example, fresh, versioned
 from o2c.api.routes._lists import ListQuery, list_query
 from o2c.api.schemas.common import CommandPublic, ExactJSONRoute
-from o2c.api.schemas.customers import CustomerListPublic, CustomerPublic, RegisterCustomer
+from o2c.api.schemas.customers import (
+    CustomerListPublic,
+    CustomerPublic,
+    RefundCredit,
+    RefundPublic,
+    RegisterCustomer,
+)
 from o2c.projections import reports
 
 router = APIRouter(prefix="/customers", tags=["customers"], route_class=ExactJSONRoute)
@@ -41,7 +47,18 @@ def get_customer(response: Response, app: AppDep, projector: ProjectorDep,
         payment_terms_days=customer.payment_terms_days,
         lead_id=str(customer.lead_id) if customer.lead_id else None,
         orders=summary["orders"], ordered=summary["ordered"], invoiced=summary["invoiced"],
-        paid=summary["paid"], open=summary["open"]))
+        paid=summary["paid"], open=summary["open"], credit=customer.credit))
+
+
+@router.post("/{customer_id}/refunds", status_code=201, response_model=RefundPublic,
+             dependencies=[allow("finance")])
+def refund_credit(app: AppDep, ctx: ContextDep, customer_id: PathId, body: Annotated[
+        RefundCredit, example("Pay back an overpayment", {
+            "amount": "120.00", "reference": "ACH out 5521", "date": "2026-03-02"})]
+                  ) -> RefundPublic:
+    """Pay back unapplied credit (Dr Receivable, Cr Cash); refused beyond the credit."""
+    return answer(app.refund_customer_credit(ctx, customer_id, body.amount, body.reference,
+                                             date=body.date), RefundPublic)
 
 
 @router.get("", response_model=CustomerListPublic, dependencies=[allow(*ALL_ROLES)])

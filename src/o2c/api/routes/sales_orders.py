@@ -14,6 +14,7 @@ from o2c.api.schemas.sales_orders import (
     CancelOrder,
     CreditInvoice,
     CreditNotePublic,
+    InvoiceOrder,
     InvoicePublic,
     InvoiceSummaryPublic,
     OrderLinePublic,
@@ -25,9 +26,12 @@ from o2c.api.schemas.sales_orders import (
     ShipmentPublic,
     ShipOrder,
 )
+from o2c.domain.money import ZERO, quantize
 
 router = APIRouter(prefix="/sales-orders", tags=["sales orders"], route_class=ExactJSONRoute)
 SALES, WAREHOUSE, FINANCE = [allow("sales")], [allow("warehouse")], [allow("finance")]
+#: An invoice's body may be left out: it is then dated the business date.
+NO_DATE = InvoiceOrder()
 
 
 @router.post("", status_code=201, response_model=CommandPublic, dependencies=SALES)
@@ -55,35 +59,42 @@ def ship_order(app: AppDep, ctx: ContextDep, order_id: PathId, body: Annotated[
         ShipOrder, example("Partial shipment", {"lines": [
             {"sku": "NT-SENSOR-100", "quantity": "50"}]})]) -> ShipmentPublic:
     """Ship reserved stock, in part or in whole (posts FIFO cost to COGS)."""
-    return answer(app.ship_order(ctx, order_id, lines_of(body.lines)), ShipmentPublic)
+    return answer(app.ship_order(ctx, order_id, lines_of(body.lines), date=body.date),
+                  ShipmentPublic)
 
 
 @router.post("/{order_id}/invoices", status_code=201, response_model=InvoicePublic,
              dependencies=FINANCE)
-def invoice_order(app: AppDep, ctx: ContextDep, order_id: PathId) -> InvoicePublic:
-    """Invoice what shipped and is not yet invoiced, with tax."""
-    return answer(app.invoice_order(ctx, order_id), InvoicePublic)
+def invoice_order(app: AppDep, ctx: ContextDep, order_id: PathId,
+                  body: Annotated[InvoiceOrder, example(
+                      "Dated the day it shipped", {"date": "2026-03-02"})] = NO_DATE
+                  ) -> InvoicePublic:
+    """Invoice what shipped and is not yet invoiced, with tax (numbered from the series)."""
+    return answer(app.invoice_order(ctx, order_id, date=body.date), InvoicePublic)
 
 
 @router.post("/{order_id}/payments", status_code=201, response_model=PaymentPublic,
              dependencies=FINANCE)
 def pay_order(app: AppDep, ctx: ContextDep, order_id: PathId, body: Annotated[
         RecordPayment, example("A bank transfer", {"amount": "1000.00",
-                                                   "reference": "ACH 90410"})]
+                                                   "reference": "ACH 90410",
+                                                   "invoices": ["INV-2026-000123"],
+                                                   "date": "2026-03-02"})]
               ) -> PaymentPublic:
-    """Record a customer payment against the order's open invoices."""
-    return answer(app.pay_order(ctx, order_id, body.amount, body.reference), PaymentPublic)
+    """Record a customer payment: named invoices first, else oldest due; rest is credit."""
+    return answer(app.pay_order(ctx, order_id, body.amount, body.reference,
+                                invoices=body.invoices, date=body.date), PaymentPublic)
 
 
 @router.post("/{order_id}/credit-notes", status_code=201, response_model=CreditNotePublic,
              dependencies=FINANCE)
 def credit_invoice(app: AppDep, ctx: ContextDep, order_id: PathId, body: Annotated[
-        CreditInvoice, example("Wrong price", {"invoice_number": "INV-3F2A9C0D11B4-1",
+        CreditInvoice, example("Wrong price", {"invoice_number": "INV-2026-000123",
                                                "reason": "Billed at the wrong price"})]
                    ) -> CreditNotePublic:
-    """Issue a credit note reversing an unpaid invoice."""
-    return answer(app.credit_invoice(ctx, order_id, body.invoice_number, body.reason),
-                  CreditNotePublic)
+    """Issue a credit note reversing an unpaid invoice (numbered from the series)."""
+    return answer(app.credit_invoice(ctx, order_id, body.invoice_number, body.reason,
+                                     date=body.date), CreditNotePublic)
 
 
 @router.post("/{order_id}/cancel", response_model=CommandPublic, dependencies=SALES)
@@ -107,7 +118,10 @@ def get_sales_order(response: Response, app: AppDep, order_id: PathId) -> SalesO
                                unit_price=line["unit_price"], shipped=order.shipped[line["sku"]],
                                invoiced=order.invoiced[line["sku"]]) for line in order.lines],
         total=order.total,
-        invoices=[InvoiceSummaryPublic(**{k: v for k, v in invoice.items() if k != "lines"})
+        invoices=[InvoiceSummaryPublic(
+            **{k: v for k, v in invoice.items() if k != "lines"},
+            open=quantize(ZERO, order.places) if invoice["credited"]
+            else invoice["total"] - invoice["paid"])
                   for invoice in order.invoices],
         paid=order.paid, open_balance=order.open_balance, cancel_reason=order.cancel_reason))
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from pydantic import Field
 
-from o2c.api.schemas.common import Amount, Command, Dec, Name, Out, Whole
+from o2c.api.schemas.common import Amount, Command, CommandPublic, Day, Dec, Name, Out, Whole
 from o2c.domain import values
 from o2c.domain.customer import DEFAULT_PAYMENT_TERMS_DAYS
 
@@ -38,6 +39,8 @@ class CustomerPublic(Out):
     invoiced: Dec
     paid: Dec
     open: Dec
+    credit: Dec = Field(description="Unapplied credit: paid beyond the invoices settled, "
+                                    "used by the customer's next invoice, refundable.")
 
 
 class CustomerItemPublic(Out):
@@ -59,3 +62,21 @@ class CustomerListPublic(Out):
     items: list[CustomerItemPublic]
     next_cursor: str | None = Field(description="The next page's `cursor`; null on the last.")
     position: int = Field(description="The log position the read models had reached.")
+
+
+class RefundCredit(Command):
+    """Pay back (part of) a customer's unapplied credit."""
+
+    amount: Amount
+    reference: Annotated[str | None, Field(max_length=values.MAX_TEXT)] = None
+    date: Annotated[Day | None, Field(description=(
+        "The refund's effective date; default the business date. Not after it, not in a "
+        "closed period, not before the credit was received."))] = None
+
+
+class RefundPublic(CommandPublic):
+    """A refund: how much, and the credit left."""
+
+    amount: Dec
+    credit: Dec
+    date: dt.date

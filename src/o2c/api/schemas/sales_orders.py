@@ -11,6 +11,7 @@ from o2c.api.schemas.common import (
     Amount,
     Command,
     CommandPublic,
+    Day,
     Dec,
     LongText,
     Name,
@@ -48,17 +49,39 @@ class ShipmentLine(Command):
     quantity: Quantity
 
 
+#: A document's effective date: not after the business date, not in a closed period.
+DocumentDate = Annotated[Day | None, Field(description=(
+    "The document's effective date (ISO 8601); default the business date (today, UTC). "
+    "Refused after the business date (422) or inside a closed period (409 period_closed)."))]
+#: The most invoices one payment names.
+MAX_INVOICES = 200
+
+
 class ShipOrder(Command):
     """A shipment, in part or in full."""
 
     lines: Annotated[list[ShipmentLine], Field(min_length=1, max_length=MAX_LINES)]
+    date: DocumentDate = None
+
+
+class InvoiceOrder(Command):
+    """An invoice of what shipped and is not yet invoiced (the body is optional); not
+    dated before the order's latest shipment."""
+
+    date: DocumentDate = None
 
 
 class RecordPayment(Command):
-    """A customer payment."""
+    """A customer payment: it settles the invoices named, in that order (or else the
+    order's open invoices, oldest due first); what is left is the customer's unapplied
+    credit, used by the customer's next invoice."""
 
     amount: Amount
     reference: Annotated[str | None, Field(max_length=values.MAX_TEXT)] = None
+    invoices: Annotated[list[Name] | None, Field(
+        min_length=1, max_length=MAX_INVOICES,
+        description="Invoice numbers of this order to settle, in this order.")] = None
+    date: DocumentDate = None
 
 
 class CancelOrder(Command):
@@ -72,6 +95,7 @@ class CreditInvoice(Command):
 
     invoice_number: Name
     reason: LongText
+    date: DocumentDate = None
 
 
 class ShipmentPublic(CommandPublic):
@@ -79,6 +103,7 @@ class ShipmentPublic(CommandPublic):
 
     shipment_no: int
     cost: Dec
+    date: dt.date | None = None
 
 
 class InvoicePublic(CommandPublic):
@@ -88,12 +113,31 @@ class InvoicePublic(CommandPublic):
     net: Dec
     tax: Dec
     total: Dec
+    date: dt.date | None = None
+    due_on: dt.date | None = None
+    credit_applied: Dec | None = Field(
+        default=None, description="The customer's unapplied credit this invoice used.")
+
+
+class AllocationPublic(Out):
+    """What a payment settled on one invoice."""
+
+    invoice_number: str
+    amount: Dec
 
 
 class PaymentPublic(CommandPublic):
-    """A payment, with what is still open on the order."""
+    """A payment: what it settled, what it left as customer credit, what is still open on
+    the order."""
 
     open_balance: Dec
+    applied: Dec | None = None
+    unapplied: Dec | None = None
+    allocations: list[AllocationPublic] = []
+    customer_credit: Dec | None = Field(
+        default=None, description="The customer's unapplied credit after this payment, "
+                                  "when it left some.")
+    date: dt.date | None = None
 
 
 class CreditNotePublic(CommandPublic):
@@ -101,6 +145,7 @@ class CreditNotePublic(CommandPublic):
 
     credit_note_number: str
     total: Dec
+    date: dt.date | None = None
 
 
 class OrderLinePublic(Out):
@@ -121,6 +166,7 @@ class InvoiceSummaryPublic(Out):
     tax: Dec
     total: Dec
     paid: Dec
+    open: Dec
     issued_on: dt.date
     due_on: dt.date
     credited: bool
