@@ -4,18 +4,34 @@ settings, and the lookups they all make (a stock item by SKU, placing an order).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from uuid import UUID
 
 from o2c.application.books import Books
 from o2c.application.engine import Engine
-from o2c.application.runner import CommandRunner, UseCases
+from o2c.application.runner import Attempt, CommandRunner, UseCases
 from o2c.config import Settings
+from o2c.domain import values
 from o2c.domain.customer import Customer
 from o2c.domain.errors import InvalidInputError, NotFoundError, UnknownReferenceError
 from o2c.domain.sales_order import SalesOrder, check_order_lines
 from o2c.domain.stock_item import StockItem, check_sku
 from o2c.persistence.locks import AggregateLocks
 from o2c.persistence.sql import Database
+
+
+def effective_date(run: Attempt, given: object, what: str = "date") -> date:
+    """The date a document takes effect: ``given`` (a date or ISO text), or the business
+    date when it is None; refused when after the business date (a receipt, a shipment or
+    a payment has happened, or it is not recorded)."""
+    today = run.business_date()
+    if given is None:
+        return today
+    day = values.a_date(given, what)
+    if day > today:
+        raise InvalidInputError(f"{what} {day} is after the business date {today}: a "
+                                "document is recorded once it has happened")
+    return day
 
 
 class UseCaseBase(Engine, UseCases):

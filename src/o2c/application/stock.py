@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
-from o2c.application.base import UseCaseBase
+from o2c.application.base import UseCaseBase, effective_date
 from o2c.application.runner import Attempt, Outcome, Result, command
 from o2c.domain import posting_rules
 from o2c.domain.errors import AlreadyExistsError, InvalidInputError
@@ -24,23 +24,25 @@ class Stock(UseCaseBase):
 
     @command("receive_stock")
     def receive_stock(self, run: Attempt, sku: object, quantity: object,
-                      unit_cost: object) -> Outcome:
-        """Receives goods at cost: Dr Inventory, Cr Accounts Payable."""
+                      unit_cost: object, date: object = None) -> Outcome:
+        """Receives goods at cost: Dr Inventory, Cr Accounts Payable, on ``date`` (the
+        business date when None; never later)."""
+        when = effective_date(run, date)
         item = self._held_item(run, sku)
         value = item.receive(quantity, unit_cost, places=self.places)
-        entry = self.books.caused_by(posting_rules.stock_received(value),
-                                     when=run.business_date(),
+        entry = self.books.caused_by(posting_rules.stock_received(value), when=when,
                                      memo=f"Receipt of {quantity} {item.sku}", source=item)
         return Result(item.sku, item.version, extra={"value": str(value)}), [item, *entry]
 
     @command("adjust_stock")
     def adjust_stock(self, run: Attempt, sku: object, counted_quantity: object,
-                     reason: object) -> Outcome:
-        """Books a physical count: a loss to Inventory Adjustments, or a gain from it."""
+                     reason: object, date: object = None) -> Outcome:
+        """Books a physical count: a loss to Inventory Adjustments, or a gain from it, on
+        ``date`` (the business date when None; never later)."""
+        when = effective_date(run, date)
         item = self._held_item(run, sku)
         value = item.adjust(counted_quantity, reason, places=self.places)
-        entry = self.books.caused_by(posting_rules.stock_counted(value),
-                                     when=run.business_date(),
+        entry = self.books.caused_by(posting_rules.stock_counted(value), when=when,
                                      memo=f"Count of {item.sku}: {reason}", source=item)
         return Result(item.sku, item.version, extra={"value": str(value)}), [item, *entry]
 

@@ -19,6 +19,7 @@ from o2c.api.schemas.stock_items import (
     StockItemPublic,
     ValuePublic,
 )
+from o2c.domain.money import quantize
 
 router = APIRouter(prefix="/stock-items", tags=["stock"], route_class=ExactJSONRoute)
 WAREHOUSE = [allow("warehouse")]
@@ -39,7 +40,8 @@ def receive_stock(app: AppDep, ctx: ContextDep, sku: PathId, body: Annotated[
         ReceiveStock, example("100 units at 42.00", {"quantity": "100", "unit_cost": "42.00"})]
                   ) -> ValuePublic:
     """Receive goods at a unit cost (Dr Inventory, Cr Accounts Payable)."""
-    return answer(app.receive_stock(ctx, sku, body.quantity, body.unit_cost), ValuePublic)
+    return answer(app.receive_stock(ctx, sku, body.quantity, body.unit_cost, body.date),
+                  ValuePublic)
 
 
 @router.post("/{sku}/adjustments", response_model=ValuePublic, dependencies=WAREHOUSE)
@@ -47,7 +49,8 @@ def adjust_stock(app: AppDep, ctx: ContextDep, sku: PathId, body: Annotated[
         AdjustStock, example("Cycle count", {"counted_quantity": "97",
                                              "reason": "cycle count"})]) -> ValuePublic:
     """Book a physical count (a loss or gain against Inventory Adjustments)."""
-    return answer(app.adjust_stock(ctx, sku, body.counted_quantity, body.reason), ValuePublic)
+    return answer(app.adjust_stock(ctx, sku, body.counted_quantity, body.reason, body.date),
+                  ValuePublic)
 
 
 @router.get("/{sku}", response_model=StockItemPublic, dependencies=[allow(*ALL_ROLES)])
@@ -57,7 +60,8 @@ def get_stock_item(response: Response, app: AppDep, sku: PathId) -> StockItemPub
     return versioned(response, StockItemPublic(
         sku=item.sku, id=str(item.id), version=item.version, name=item.name,
         on_hand=item.on_hand, reserved=item.reserved, available=item.available,
-        value=item.value, layers=[LayerPublic(**layer) for layer in item.layers]))
+        value=quantize(item.value, app.places),
+        layers=[LayerPublic(**layer) for layer in item.layers]))
 
 
 @router.get("", response_model=StockItemListPublic, dependencies=[allow(*ALL_ROLES)])

@@ -8,6 +8,7 @@ from o2c.api.schemas.common import (
     Amount,
     Command,
     CommandPublic,
+    Day,
     Dec,
     LongText,
     Name,
@@ -25,17 +26,20 @@ class RegisterStockItem(Command):
 
 
 class ReceiveStock(Command):
-    """Goods received at a unit cost."""
+    """Goods received at a unit cost; ``date``, when they arrived (the business date when
+    omitted; never later)."""
 
     quantity: Quantity
     unit_cost: Amount
+    date: Day | None = None
 
 
 class AdjustStock(Command):
-    """A physical count."""
+    """A physical count; ``date``, when it was counted (the business date when omitted)."""
 
     counted_quantity: Quantity
     reason: LongText
+    date: Day | None = None
 
 
 class ValuePublic(CommandPublic):
