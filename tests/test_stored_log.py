@@ -76,5 +76,11 @@ def test_a_rebuild_of_the_old_log_gives_the_same_reports_and_export(stored: Path
     added = [line for line in exported if "Equity:3100-Retained-Earnings" in line]
     assert len(added) == 1
     assert " open " in added[0]
+    # Metadata newer exports add (each account's code and type, each entry's recording
+    # time), each line's value checked to be there; every older line is unchanged.
+    newer = ("  code: ", "  type: ", "  recorded: ")
+    assert sum(line.startswith("  recorded: ") for line in exported) == sum(
+        line.startswith("  cause: ") for line in exported)
+    exported = [line for line in exported if not line.startswith(newer)]
     assert "".join(line for line in exported if line not in added) == (
         FIXTURE / "ledger.beancount").read_text()

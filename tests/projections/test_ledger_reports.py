@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -213,3 +214,63 @@ def test_empty_books_answer_zeroes_with_places(app: O2C) -> None:
     ledger = ledger_reports.ledger(app.db, app.places, "1000")
     assert ledger["lines"] == []
     assert str(ledger["closing_balance"]) == "0.00"
+
+
+def _beancount_root(entries: list[Any], root: str) -> Decimal:
+    """A root account's balance (subaccounts included) by beancount's own realization."""
+    from beancount.core import realization
+
+    real = realization.realize(entries)
+    found = realization.get(real, root)
+    if found is None:
+        return D("0.00")
+    number = realization.compute_balance(found).get_currency_units("USD").number
+    return D(number) if number is not None else D("0.00")
+
+
+def test_beancount_export_reproduces_pnl_and_balance_sheet(app: O2C, story: Story) -> None:
+    from beancount import loader
+    from beancount.core.data import Open, Transaction
+
+    from o2c.export import YEAR_END_TAG, beancount
+
+    text = "\n".join(beancount(app.db, app.settings.currency))
+    entries, errors, options = loader.load_string(text)
+    assert errors == [], errors
+    assert options["operating_currency"] == ["USD"]
+    opened = {e.meta["code"]: e.meta["type"] for e in entries if isinstance(e, Open)}
+    assert opened[RETAINED] == "equity"
+    assert opened[RENT] == "expense"
+    transactions = [e for e in entries if isinstance(e, Transaction)]
+    tagged = [e for e in transactions if YEAR_END_TAG in e.tags]
+    assert len(tagged) == 3
+    assert all(e.meta["year_end"] is True for e in tagged)
+
+    def period(start: date | None, end: date, *, year_end: bool) -> list[Any]:
+        return [e for e in transactions if (start is None or e.date >= start)
+                and e.date <= end and (year_end or YEAR_END_TAG not in e.tags)]
+
+    for start, end in ((date(2025, 1, 1), date(2025, 12, 31)),
+                       (date(2025, 6, 1), date(2026, 1, 31)),
+                       (date(2026, 1, 1), date(2026, 12, 31))):
+        chosen = period(start, end, year_end=False)
+        profit = -(_beancount_root(chosen, "Income") + _beancount_root(chosen, "Expenses"))
+        report = ledger_reports.profit_and_loss(app.db, app.places, start=start, end=end)
+        assert report["net_profit"] == profit, (start, end)
+        assert report["revenue"]["total"] == -_beancount_root(chosen, "Income")
+    for as_of in (date(2025, 6, 30), date(2025, 12, 31), date(2026, 2, 28)):
+        chosen = period(None, as_of, year_end=True)
+        sheet = ledger_reports.balance_sheet(app.db, app.places, as_of=as_of)
+        assert sheet["assets"]["total"] == _beancount_root(chosen, "Assets")
+        assert sheet["liabilities"]["total"] == -_beancount_root(chosen, "Liabilities")
+        assert sheet["equity"]["total"] == -_beancount_root(chosen, "Equity")
+        assert sheet["equity"]["unclosed_profit"] == -(
+            _beancount_root(chosen, "Income") + _beancount_root(chosen, "Expenses"))
+    # each entry's recording time is there, so a known-at view can be cut from the file too
+    marker = story.marker.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if story.marker else ""
+    known = [e for e in period(date(2025, 1, 1), date(2025, 12, 31), year_end=False)
+             if e.meta["recorded"] <= marker]
+    assert -(_beancount_root(known, "Income") + _beancount_root(known, "Expenses")) == \
+        ledger_reports.profit_and_loss(app.db, app.places, start=date(2025, 1, 1),
+                                       end=date(2025, 12, 31),
+                                       known_at=story.marker)["net_profit"]
