@@ -56,6 +56,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "journal.post": ("POST", "/journal-entries"),
     "journal.reverse": ("POST", "/journal-entries/{entry_id}/reverse"),
     "period.close": ("POST", "/periods/close"),
+    "period.reopen": ("POST", "/periods/reopen"),
+    "period.year_end": ("POST", "/periods/year-end"),
     # Reading: every page reads reports; the audit pages read the log.
     "read": ("GET", "/reports/pipeline"),
     "audit.read": ("GET", "/audit/events"),
