@@ -1,4 +1,6 @@
-"""Books: trial balance (as of, known at), AR aging, journal entries, period close."""
+"""Books: trial balance (as of, known at; or opening, movement and closing for a range),
+account ledgers, profit and loss, balance sheet, AR aging, journal entries, period
+close."""
 
 from __future__ import annotations
 
@@ -9,8 +11,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from o2c.application import O2C, Context, Result, parse_date
-from o2c.domain.errors import InvalidInputError, O2CError
-from o2c.projections import reports
+from o2c.domain.errors import InvalidInputError, NotFoundError, O2CError
+from o2c.projections import ledger_reports, reports
 from o2c.web import core
 from o2c.web.pages import csv_report
 from o2c.web.session import Viewer
@@ -18,6 +20,8 @@ from o2c.web.session import Viewer
 router = APIRouter(include_in_schema=False)
 #: Lines the manual entry form offers.
 ENTRY_LINES = 4
+#: Lines per page of an account's ledger.
+LEDGER_PAGE = 200
 
 
 def _day(value: str) -> date | None:
@@ -40,12 +44,28 @@ def _balance(request: Request) -> tuple[dict[str, Any] | None, str, str, str]:
     app: O2C = request.app.state.o2c
     as_of = request.query_params.get("as_of", "")[:40]
     known_at = request.query_params.get("known_at", "")[:40]
+    start, end = _range_of(request)
     try:
-        report = reports.trial_balance(app.db, app.places, as_of=_day(as_of),
-                                       known_at=_moment(known_at))
+        if start or end:
+            if as_of.strip():
+                raise InvalidInputError("give as of, or from and to, not both")
+            report = ledger_reports.trial_balance_range(
+                app.db, app.places, start=_date(start, "from"), end=_date(end, "to"),
+                known_at=_moment(known_at))
+        else:
+            report = reports.trial_balance(app.db, app.places, as_of=_day(as_of),
+                                           known_at=_moment(known_at))
     except O2CError as exc:
         return None, as_of, known_at, exc.message
     return report, as_of, known_at, ""
+
+
+def _date(value: str, what: str) -> date | None:
+    return parse_date(value, what) if value.strip() else None
+
+
+def _range_of(request: Request) -> tuple[str, str]:
+    return (request.query_params.get("from", "")[:40], request.query_params.get("to", "")[:40])
 
 
 @router.get("/books")
@@ -64,8 +84,61 @@ def trial_balance(request: Request) -> Response:
     report, as_of, known_at, error = _balance(request)
     template = ("trial_balance_table.html" if request.headers.get("HX-Request")
                 else "trial_balance.html")
+    start, end = _range_of(request)
     return core.render(request, who, template, status=422 if error else 200, report=report,
-                       as_of=as_of, known_at=known_at, error=error)
+                       as_of=as_of, known_at=known_at, start=start, end=end, error=error)
+
+
+def _report_page(request: Request, template: str, compute: Any) -> Response:
+    """A ledger report's page: the form's values, the report or the refusal."""
+    who = core.signed_in(request)
+    core.wait_fresh(request)
+    app: O2C = request.app.state.o2c
+    values = {key: request.query_params.get(key, "")[:40]
+              for key in ("from", "to", "as_of", "known_at", "monthly", "cursor")}
+    status = 200
+    try:
+        report, error = compute(app, values), ""
+    except NotFoundError as exc:
+        report, error, status = None, exc.message, 404
+    except O2CError as exc:
+        report, error, status = None, exc.message, 422
+    return core.render(request, who, template, status=status, report=report, error=error,
+                       form=values, start=values["from"], end=values["to"])
+
+
+@router.get("/books/ledger/{code}")
+def ledger(request: Request, code: str) -> Response:
+    """One account's postings in a date range: opening balance, each line with its
+    running balance and a link to its cause, closing balance (paged)."""
+    def compute(app: O2C, v: dict[str, str]) -> dict[str, Any]:
+        return ledger_reports.ledger(app.db, app.places, code[:40],
+                                     start=_date(v["from"], "from"), end=_date(v["to"], "to"),
+                                     known_at=_moment(v["known_at"]), limit=LEDGER_PAGE,
+                                     cursor=v["cursor"] or None)
+
+    return _report_page(request, "ledger.html", compute)
+
+
+@router.get("/books/pnl")
+def profit_and_loss(request: Request) -> Response:
+    """Profit and loss for a period, optionally per month."""
+    def compute(app: O2C, v: dict[str, str]) -> dict[str, Any]:
+        return ledger_reports.profit_and_loss(
+            app.db, app.places, start=_date(v["from"], "from"), end=_date(v["to"], "to"),
+            known_at=_moment(v["known_at"]), monthly=bool(v["monthly"]))
+
+    return _report_page(request, "pnl.html", compute)
+
+
+@router.get("/books/balance-sheet")
+def balance_sheet(request: Request) -> Response:
+    """Assets, liabilities and equity (with the unclosed profit) at a date."""
+    def compute(app: O2C, v: dict[str, str]) -> dict[str, Any]:
+        return ledger_reports.balance_sheet(app.db, app.places, as_of=_day(v["as_of"]),
+                                            known_at=_moment(v["known_at"]))
+
+    return _report_page(request, "balance_sheet.html", compute)
 
 
 @router.get("/books/trial-balance.csv")
