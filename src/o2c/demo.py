@@ -1,11 +1,21 @@
 """The NovaTech story: a B2B electronics maker from first lead to cash.
 
 NovaTech sells sensor modules, IoT gateways and cable to industrial buyers.
-The story runs over the last 75 days so the AR aging has something to age:
-leads come in (two are disqualified), deals move through every stage, two
-are won and handed over as orders, one is lost; stock arrives in two cost
-layers; an order cannot be confirmed for lack of stock; shipments are
-partial; invoices are paid in part and in full; one order is cancelled.
+The story runs over the last 75 days (over two or three calendar months) so the
+AR aging has something to age: leads come in (two are disqualified), deals move
+through every stage, two are won and handed over as orders, one is lost; stock
+arrives in two cost layers; an order cannot be confirmed for lack of stock;
+shipments are partial; one order is cancelled; a count finds a damaged gateway.
+
+Each step happens on its own business date (``Context(today=...)``), and a
+document whose date differs from the day it is keyed carries that date: the
+second sensor layer and the first Apex shipment are keyed the next morning and
+dated the day before, an invoice is keyed two days after the shipment it bills,
+a count and a payment are booked the morning after. Apex pays its first invoice
+late (18 days after it fell due) and part of its second, naming each invoice;
+Nimbus pays part of its invoice (applied to the oldest open one). The story ends
+with the books closed through the last day of its first full calendar month
+(``first_full_month``): every document dated in it was posted before.
 
 Every command of the story carries an idempotency key (``demo:<step>``), so
 telling it again replays what is recorded and records only what is missing: a
@@ -28,7 +38,7 @@ ACTORS = ("demo:finance", "demo:sales", "demo:warehouse")
 #: Every command of the story has an idempotency key starting so.
 KEY_PREFIX = "demo:"
 #: The first and the last step of the story; the first is dated ``DAYS`` before its end.
-FIRST, LAST = "capital", "pay-nimbus"
+FIRST, LAST = "capital", "close-month"
 DAYS = 75
 #: Events the store records on first start by itself (the book currency, the chart and
 #: the periods record).
@@ -46,12 +56,25 @@ def already_recorded(app: O2C) -> bool:
     return StockItem.create_id(SENSOR) in app.repository
 
 
+def first_full_month(last_day: date) -> tuple[date, date]:
+    """The first and last day of the story's first full calendar month (the one it
+    closes): the month of its first day if that is the 1st, else the next one."""
+    start = last_day - timedelta(days=DAYS)
+    if start.day != 1:
+        start = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return start, end
+
+
 def run(app: O2C, say: Callable[[str], None] = print, today: date | None = None, *,
         finishing: date | None = None) -> dict[str, str]:
     """Records the story; returns the ids of its main actors. Refuses a store that
     already holds it, unless ``finishing`` one begun earlier whose last day was that
     date (``o2c demo`` finds it from the first step's key): then what is recorded is
-    replayed by its keys and only what is missing is recorded."""
+    replayed by its keys and only what is missing is recorded.
+
+    Besides the ids, ``first_day`` and ``last_day`` (ISO dates) bound the story, and
+    ``closed_through`` is the last day of the month it closes."""
     if finishing is None and already_recorded(app):
         raise DemoAlreadyRecorded("this database already holds the NovaTech demo "
                                   "(run `o2c demo --reset` to start again)")
@@ -64,7 +87,12 @@ def run(app: O2C, say: Callable[[str], None] = print, today: date | None = None,
         return Context(actor=actor, today=end - timedelta(days=days_ago),
                        idempotency_key=KEY_PREFIX + step)
 
-    ids: dict[str, str] = {}
+    def dated(days_ago: int) -> str:
+        """A document's own date, when it is not the day it is keyed."""
+        return (end - timedelta(days=days_ago)).isoformat()
+
+    ids: dict[str, str] = {"first_day": (end - timedelta(days=DAYS)).isoformat(),
+                           "last_day": end.isoformat()}
     finance, sales, warehouse = ACTORS
 
     say("Owner invests; items enter the item master; stock arrives in two cost layers")
@@ -77,8 +105,9 @@ def run(app: O2C, say: Callable[[str], None] = print, today: date | None = None,
     app.receive_stock(on(74, warehouse, "receive-sensor-1"), SENSOR, "100", "42.00")
     app.receive_stock(on(74, warehouse, "receive-gateway"), GATEWAY, "25", "310.00")
     app.receive_stock(on(74, warehouse, "receive-cable"), CABLE, "500", "3.20")
-    # the second, dearer layer
-    app.receive_stock(on(60, warehouse, "receive-sensor-2"), SENSOR, "50", "45.50")
+    # the second, dearer layer: arrived late on day 60, booked the next morning
+    app.receive_stock(on(59, warehouse, "receive-sensor-2"), SENSOR, "50", "45.50",
+                      date=dated(60))
     app.post_journal_entry(on(58, finance, "pay-suppliers"),
                            "Paid suppliers for the first receipts",
                            [{"account": "2000", "debit": "13550.00"},
@@ -153,12 +182,15 @@ def run(app: O2C, say: Callable[[str], None] = print, today: date | None = None,
         app.confirm_order(on(56, warehouse, "confirm-helios"), ids["order_helios"])
     except InsufficientStockError as refused:
         say(f"  Helios order not confirmed: {refused}")
-    app.ship_order(on(60, warehouse, "ship-apex-1"), ids["order_apex"],
-                   [{"sku": SENSOR, "quantity": "50"}, {"sku": GATEWAY, "quantity": "5"}])
-    app.invoice_order(on(60, finance, "invoice-apex-1"), ids["order_apex"])
+    # the first shipment left on day 60 and was keyed (and invoiced) the next morning
+    app.ship_order(on(59, warehouse, "ship-apex-1"), ids["order_apex"],
+                   [{"sku": SENSOR, "quantity": "50"}, {"sku": GATEWAY, "quantity": "5"}],
+                   date=dated(60))
+    app.invoice_order(on(59, finance, "invoice-apex-1"), ids["order_apex"], date=dated(60))
     app.ship_order(on(40, warehouse, "ship-apex-2"), ids["order_apex"],
                    [{"sku": SENSOR, "quantity": "30"}])
-    app.invoice_order(on(40, finance, "invoice-apex-2"), ids["order_apex"])
+    # invoiced two days later, dated the day it shipped
+    app.invoice_order(on(38, finance, "invoice-apex-2"), ids["order_apex"], date=dated(40))
 
     say("Nimbus orders directly; one order is cancelled before it ships")
     nimbus = app.place_sales_order(on(35, sales, "order-nimbus"), ids["customer_nimbus"], [
@@ -166,9 +198,10 @@ def run(app: O2C, say: Callable[[str], None] = print, today: date | None = None,
         {"sku": CABLE, "quantity": "120", "unit_price": "7.80"}])
     ids["order_nimbus"] = nimbus.id
     app.confirm_order(on(35, warehouse, "confirm-nimbus"), nimbus.id)
-    app.ship_order(on(33, warehouse, "ship-nimbus"), nimbus.id, [{"sku": GATEWAY, "quantity": "8"},
-                                                  {"sku": CABLE, "quantity": "120"}])
-    app.invoice_order(on(33, finance, "invoice-nimbus"), nimbus.id)
+    app.ship_order(on(32, warehouse, "ship-nimbus"), nimbus.id,
+                   [{"sku": GATEWAY, "quantity": "8"}, {"sku": CABLE, "quantity": "120"}],
+                   date=dated(33))
+    app.invoice_order(on(32, finance, "invoice-nimbus"), nimbus.id)
     cancelled = app.place_sales_order(on(30, sales, "order-orbit"), ids["customer_orbit"], [
         {"sku": CABLE, "quantity": "150", "unit_price": "7.50"}])
     ids["order_cancelled"] = cancelled.id
@@ -176,11 +209,26 @@ def run(app: O2C, say: Callable[[str], None] = print, today: date | None = None,
     app.cancel_order(on(25, sales, "cancel-orbit"), cancelled.id,
                      "Customer postponed the greenhouse project")
 
-    say("Payments: Apex pays its first invoice in full and part of the second; Nimbus in part")
-    apex_order = app.sales_order(ids["order_apex"])
-    first = apex_order.invoices[0]
-    app.pay_order(on(30, finance, "pay-apex-1"), ids["order_apex"], str(first["total"]),
-                  "ACH 88121")
-    app.pay_order(on(10, finance, "pay-apex-2"), ids["order_apex"], "1000.00", "ACH 90410")
-    app.pay_order(on(5, finance, LAST), nimbus.id, "2000.00", "Wire NDC-5531")
+    say("A count finds a damaged gateway (counted on day 15, booked the next morning)")
+    app.adjust_stock(on(14, warehouse, "count-gateway"), GATEWAY, "11",
+                     "Cycle count: one unit damaged in the warehouse", date=dated(15))
+
+    say("Payments: Apex pays its first invoice late and part of the second, naming each; "
+        "Nimbus pays part of its invoice")
+    first, second = (i["invoice_number"] for i in app.sales_order(ids["order_apex"]).invoices)
+    total = app.sales_order(ids["order_apex"]).invoices[0]["total"]
+    # due on day 30, paid on day 12 (seen on the bank statement the next morning)
+    app.pay_order(on(11, finance, "pay-apex-1"), ids["order_apex"], str(total), "ACH 88121",
+                  invoices=[first], date=dated(12))
+    app.pay_order(on(10, finance, "pay-apex-2"), ids["order_apex"], "1000.00", "ACH 90410",
+                  invoices=[second])
+    app.pay_order(on(4, finance, "pay-nimbus"), nimbus.id, "2000.00", "Wire NDC-5531",
+                  date=dated(5))
+
+    month_start, month_end = first_full_month(end)
+    say(f"Finance closes {month_start:%B %Y}: the books are closed through "
+        f"{month_end.isoformat()}")
+    app.close_period(on(0, finance, LAST), month_end.isoformat(),
+                     f"{month_start:%B %Y} closed")
+    ids["closed_through"] = month_end.isoformat()
     return ids

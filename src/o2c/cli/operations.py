@@ -121,7 +121,7 @@ def demo(reset: Annotated[bool, typer.Option(
              "--yes", "-y", help="With --reset: erase even what is not the demo, without "
                                  "asking.")] = False) -> None:
     """Seeds the NovaTech story (or finishes one cut short) and prints the pipeline,
-    inventory and trial balance."""
+    inventory and trial balance, then the story's P&L by month and its balance sheet."""
     from o2c import demo as story
     from o2c.bootstrap import StoreReadOnly, erase_store
 
@@ -144,7 +144,8 @@ def demo(reset: Annotated[bool, typer.Option(
             if complete:
                 raise story.DemoAlreadyRecorded("this database already holds the NovaTech "
                                                 "demo (run `o2c demo --reset` to start again)")
-            story.run(app, say=lambda line: say(f"[dim]·[/dim] {line}"), finishing=last_day)
+            told = story.run(app, say=lambda line: say(f"[dim]·[/dim] {line}"),
+                             finishing=last_day)
         except story.DemoAlreadyRecorded as refused:
             raise fail(str(refused)) from None
         if Output.closed:  # the story is recorded whole; nobody reads the reports
@@ -152,6 +153,11 @@ def demo(reset: Annotated[bool, typer.Option(
         projector = read_models(app, writable=True)
         for name in (ReportName.pipeline, ReportName.inventory, ReportName.trial_balance):
             print_report(name, compute_report(projector, name), Format.table)
+        begun, ended = (date.fromisoformat(told[k]) for k in ("first_day", "last_day"))
+        print_report(ReportName.pnl, compute_report(projector, ReportName.pnl, start=begun,
+                                                    end=ended, monthly=True), Format.table)
+        print_report(ReportName.balance_sheet, compute_report(
+            projector, ReportName.balance_sheet, as_of=ended), Format.table)
     finally:
         app.close()
 
