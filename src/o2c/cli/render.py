@@ -149,7 +149,12 @@ def report_rows(name: ReportName, report: dict[str, Any]) -> tuple[list[dict[str
                       + (f" ({when})" if when else ""))
     rows = report["invoices"]
     buckets = ", ".join(f"{b['bucket']} {b['amount']}" for b in report["buckets"])
-    return rows, f"as of {report['as_of']}: {buckets} · total open {report['total_open']}"
+    credits = "; ".join(f"{c['customer_name'] or c['customer_id']} {c['unapplied_credit']}"
+                        for c in report.get("customers", []) if c["unapplied_credit"])
+    return rows, (f"as of {report['as_of']}: {buckets} · total open {report['total_open']}"
+                  f" · unapplied credit {report.get('unapplied_credit', '')}"
+                  + (f" ({credits})" if credits else "")
+                  + f" · net receivable {report.get('net_receivable', '')}")
 
 
 def print_report(name: ReportName, report: dict[str, Any], fmt: Format) -> None:

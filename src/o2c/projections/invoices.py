@@ -45,6 +45,19 @@ class InvoiceList(ReadModel):
         self.on(SalesOrder.Invoiced, self._invoiced)
         self.on(SalesOrder.PaymentReceived, self._paid)
         self.on(SalesOrder.InvoiceCredited, self._credited)
+        self.on(SalesOrder.CreditAllocated, self._credit_allocated)
+
+    def _credit_allocated(self, e: Envelope, rows: Rows) -> None:
+        """The customer's unapplied credit settled (part of) an invoice: paid, as a
+        payment would."""
+        event: Any = e.event
+        key = (event.invoice_number,)
+        invoice = rows.get("rm_invoice_list", key)
+        assert invoice is not None, f"credit allocated to unknown invoice {key[0]}"
+        invoice["paid"] += self.minor(event.amount)
+        if invoice["paid"] >= invoice["total"]:
+            invoice["status"] = PAID
+        rows.put("rm_invoice_list", key, invoice)
 
     @staticmethod
     def _placed(e: Envelope, rows: Rows) -> None:

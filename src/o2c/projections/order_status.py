@@ -31,6 +31,8 @@ class OrderStatus(ReadModel):
             e, r, invoiced_qty=self._lines_quantity(e), invoiced=self.minor(e.event.total)))
         self.on(SalesOrder.PaymentReceived, lambda e, r: self._update(
             e, r, paid=self.minor(e.event.amount)))
+        self.on(SalesOrder.CreditAllocated, lambda e, r: self._update(
+            e, r, paid=self.minor(e.event.amount)))
         self.on(SalesOrder.InvoiceCredited, lambda e, r: self._update(
             e, r, invoiced_qty=-self._lines_quantity(e), invoiced=-self.minor(e.event.total)))
         self.on(SalesOrder.Cancelled, lambda e, r: self._update(e, r, cancelled=1))

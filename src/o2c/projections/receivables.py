@@ -1,10 +1,14 @@
 """The receivables read model (``ar_aging``): every invoice with what was paid and
-credited on it, and each settlement by date."""
+credited on it, each settlement by date (payments, credit notes, and customer credit
+used by an invoice), and each customer's unapplied credit with its movements by date
+(received from an overpayment, applied to an invoice, refunded), so AR aging can be
+asked as of any date."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from o2c.domain.customer import Customer
 from o2c.domain.sales_order import SalesOrder
 from o2c.projections.base import Envelope, ReadModel, Rows, Table, aggregate_id
 
@@ -20,15 +24,52 @@ class Receivables(ReadModel):
             "due_on TEXT", "total BIGINT", "paid BIGINT", "credited BIGINT")),
         Table("rm_invoice_settlements", ("position", "invoice_number"), (
             "position BIGINT", "invoice_number TEXT", "settled_on TEXT", "amount BIGINT")),
+        # Unapplied customer credit: the balance, and each movement (+ received,
+        # - applied or refunded) on its effective date.
+        Table("rm_customer_credit", ("customer_id",), (
+            "customer_id TEXT", "credit BIGINT")),
+        Table("rm_customer_credit_moves", ("position", "customer_id"), (
+            "position BIGINT", "customer_id TEXT", "moved_on TEXT", "amount BIGINT")),
     )
     indexes = ("CREATE INDEX IF NOT EXISTS {s}rm_settlements_invoice ON "
-               "{t}rm_invoice_settlements (invoice_number, settled_on)",)
+               "{t}rm_invoice_settlements (invoice_number, settled_on)",
+               "CREATE INDEX IF NOT EXISTS {s}rm_credit_moves_customer ON "
+               "{t}rm_customer_credit_moves (customer_id, moved_on)")
 
     def register(self) -> None:
         self.on(SalesOrder.Placed, self._placed)
         self.on(SalesOrder.Invoiced, self._invoiced)
         self.on(SalesOrder.PaymentReceived, self._paid)
         self.on(SalesOrder.InvoiceCredited, self._credited)
+        self.on(SalesOrder.CreditAllocated, self._credit_allocated)
+        self.on(Customer.CreditReceived, lambda e, r: self._credit_moved(
+            e, r, e.event.received_on, self.minor(e.event.amount)))
+        self.on(Customer.CreditApplied, lambda e, r: self._credit_moved(
+            e, r, e.event.applied_on, -self.minor(e.event.amount)))
+        self.on(Customer.CreditRefunded, lambda e, r: self._credit_moved(
+            e, r, e.event.refunded_on, -self.minor(e.event.amount)))
+
+    def _credit_allocated(self, e: Envelope, rows: Rows) -> None:
+        event: Any = e.event
+        invoice = rows.get("rm_invoices", (event.invoice_number,))
+        assert invoice is not None, f"credit allocated to unknown invoice {event.invoice_number}"
+        amount = self.minor(event.amount)
+        invoice["paid"] += amount
+        rows.put("rm_invoices", (event.invoice_number,), invoice)
+        rows.add("rm_invoice_settlements", {
+            "position": e.position, "invoice_number": event.invoice_number,
+            "settled_on": event.allocated_on.isoformat(), "amount": amount})
+
+    @staticmethod
+    def _credit_moved(e: Envelope, rows: Rows, day: Any, amount: int) -> None:
+        customer = aggregate_id(e)
+        row = rows.get("rm_customer_credit", (customer,)) or {
+            "customer_id": customer, "credit": 0}
+        row["credit"] += amount
+        rows.put("rm_customer_credit", (customer,), row)
+        rows.add("rm_customer_credit_moves", {
+            "position": e.position, "customer_id": customer, "moved_on": day.isoformat(),
+            "amount": amount})
 
     def _credited(self, e: Envelope, rows: Rows) -> None:
         event: Any = e.event

@@ -22,6 +22,7 @@ from o2c.domain.money import from_minor, plain
 from o2c.domain.opportunity import OPEN_STAGES
 from o2c.persistence.sql import Database
 from o2c.projections.base import QTY_SCALE
+from o2c.projections.orders import order_number
 
 AGING_BUCKETS = (("current", None, 0), ("1-30", 1, 30), ("31-60", 31, 60),
                  ("61-90", 61, 90), ("90+", 91, None))
@@ -62,8 +63,9 @@ def pipeline(db: Database, places: int) -> dict[str, Any]:
     return {
         "stages": open_rows,
         "open": {"count": sum(r["count"] for r in open_rows),
-                 "amount": sum((r["amount"] for r in open_rows), Decimal(0)),
-                 "weighted_amount": sum((r["weighted_amount"] for r in open_rows), Decimal(0))},
+                 "amount": sum((r["amount"] for r in open_rows), from_minor(0, places)),
+                 "weighted_amount": sum((r["weighted_amount"] for r in open_rows),
+                                        from_minor(0, places))},
         "won": {"count": won["count"], "amount": won["amount"]},
         "lost": {"count": lost["count"], "amount": lost["amount"]},
         "win_rate": _rate(won["count"], won["count"] + lost["count"]),
@@ -83,7 +85,8 @@ def inventory(db: Database, places: int) -> dict[str, Any]:
         items.append({"sku": sku, "name": name, "on_hand": _qty(on_hand),
                       "reserved": _qty(reserved), "available": _qty(on_hand - reserved),
                       "value": from_minor(value, places)})
-    return {"items": items, "total_value": sum((i["value"] for i in items), Decimal(0))}
+    return {"items": items,
+            "total_value": sum((i["value"] for i in items), from_minor(0, places))}
 
 
 def trial_balance(db: Database, places: int, as_of: date | None = None,
@@ -168,28 +171,58 @@ def _iso(moment: datetime) -> str:
 
 
 def ar_aging(db: Database, places: int, as_of: date | None = None) -> dict[str, Any]:
-    """Open invoices by how long past due they are on ``as_of`` (today by default)."""
+    """Open invoices by how long past due they are on ``as_of`` (today by default), with
+    each customer's name, open amount and unapplied credit.
+
+    An invoice counts from its issue date; what settled it (payments, credit notes, the
+    customer's credit) counts from its own effective date, so back-dated documents land
+    in the as-of view where their dates put them. Totals: ``total_open`` (the open
+    invoices), ``unapplied_credit`` (every customer's), and ``net_receivable`` (their
+    difference: the Receivable account's balance on that date).
+    """
     day = as_of or datetime.now(UTC).date()
+    zero = from_minor(0, places)
     invoices: list[dict[str, Any]] = []
     buckets: dict[str, dict[str, Any]] = {
-        name: {"bucket": name, "count": 0, "amount": from_minor(0, places)}
+        name: {"bucket": name, "count": 0, "amount": zero}
         for name, _, _ in AGING_BUCKETS}
     t = db.table
     if as_of is None:  # today: the running totals
-        query = (f"SELECT invoice_number, order_id, customer_id, issued_on, due_on, total, "
-                 f"paid + credited FROM {t('rm_invoices')} WHERE total > paid + credited "
-                 "AND issued_on <= ? ORDER BY due_on, invoice_number")
+        query = (f"SELECT i.invoice_number, i.order_id, i.customer_id, i.issued_on, "
+                 f"i.due_on, i.total, i.paid + i.credited, c.name "
+                 f"FROM {t('rm_invoices')} i LEFT JOIN {t('rm_customer_list')} c "
+                 "ON c.id = i.customer_id WHERE i.total > i.paid + i.credited "
+                 "AND i.issued_on <= ? ORDER BY i.due_on, i.invoice_number")
         params: tuple[Any, ...] = (day.isoformat(),)
-    else:  # as of a past date: only what was paid or credited by then
+        credit_query = (f"SELECT r.customer_id, r.credit, c.name FROM "
+                        f"{t('rm_customer_credit')} r LEFT JOIN {t('rm_customer_list')} c "
+                        "ON c.id = r.customer_id WHERE r.credit <> 0")
+        credit_params: tuple[Any, ...] = ()
+    else:  # as of a past date: only what was paid, credited or used by then
         query = (f"SELECT i.invoice_number, i.order_id, i.customer_id, i.issued_on, i.due_on, "
-                 f"i.total, COALESCE(SUM(s.amount), 0) FROM {t('rm_invoices')} i "
+                 f"i.total, COALESCE(SUM(s.amount), 0), c.name FROM {t('rm_invoices')} i "
                  f"LEFT JOIN {t('rm_invoice_settlements')} s ON s.invoice_number = "
-                 "i.invoice_number AND s.settled_on <= ? WHERE i.issued_on <= ? "
+                 "i.invoice_number AND s.settled_on <= ? "
+                 f"LEFT JOIN {t('rm_customer_list')} c ON c.id = i.customer_id "
+                 "WHERE i.issued_on <= ? "
                  "GROUP BY i.invoice_number, i.order_id, i.customer_id, i.issued_on, "
-                 "i.due_on, i.total HAVING i.total > COALESCE(SUM(s.amount), 0) "
+                 "i.due_on, i.total, c.name HAVING i.total > COALESCE(SUM(s.amount), 0) "
                  "ORDER BY i.due_on, i.invoice_number")
         params = (day.isoformat(), day.isoformat())
-    for number, order_id, customer_id, issued_on, due_on, total, paid in _rows(
+        credit_query = (f"SELECT m.customer_id, SUM(m.amount), c.name FROM "
+                        f"{t('rm_customer_credit_moves')} m LEFT JOIN "
+                        f"{t('rm_customer_list')} c ON c.id = m.customer_id "
+                        "WHERE m.moved_on <= ? GROUP BY m.customer_id, c.name "
+                        "HAVING SUM(m.amount) <> 0")
+        credit_params = (day.isoformat(),)
+    customers: dict[str, dict[str, Any]] = {}
+
+    def customer(customer_id: str, name: str | None) -> dict[str, Any]:
+        return customers.setdefault(customer_id, {
+            "customer_id": customer_id, "customer_name": name, "invoices": 0,
+            "open": zero, "unapplied_credit": zero, "net": zero})
+
+    for number, order_id, customer_id, issued_on, due_on, total, paid, name in _rows(
             db, query, params):
         overdue = (day - date.fromisoformat(due_on)).days
         bucket = next(name for name, low, high in AGING_BUCKETS
@@ -201,9 +234,24 @@ def ar_aging(db: Database, places: int, as_of: date | None = None) -> dict[str, 
                          "customer_id": customer_id, "issued_on": issued_on, "due_on": due_on,
                          "total": from_minor(total, places), "paid": from_minor(paid, places),
                          "open": open_amount, "days_overdue": max(overdue, 0),
-                         "bucket": bucket})
+                         "bucket": bucket, "customer_name": name,
+                         "order_number": order_number(order_id)})
+        row = customer(customer_id, name)
+        row["invoices"] += 1
+        row["open"] += open_amount
+    for customer_id, credit, name in _rows(db, credit_query, credit_params):
+        customer(customer_id, name)["unapplied_credit"] = from_minor(credit, places)
+    for row in customers.values():
+        row["net"] = row["open"] - row["unapplied_credit"]
+    total_open = sum((i["open"] for i in invoices), zero)
+    credit_total = sum((c["unapplied_credit"] for c in customers.values()), zero)
     return {"as_of": day.isoformat(), "buckets": list(buckets.values()), "invoices": invoices,
-            "total_open": sum((i["open"] for i in invoices), Decimal(0))}
+            "total_open": total_open,
+            "customers": sorted(customers.values(),
+                                key=lambda c: ((c["customer_name"] or "").casefold(),
+                                               c["customer_id"])),
+            "unapplied_credit": credit_total,
+            "net_receivable": total_open - credit_total}
 
 
 _ORDER_COLUMNS = ("id", "customer_id", "opportunity_id", "status", "net", "cost", "invoiced",
@@ -231,11 +279,12 @@ def customer_summary(db: Database, places: int, customer_id: str) -> dict[str, A
         db, f"SELECT {', '.join(_ORDER_COLUMNS)} FROM {db.table('rm_orders')} "
              "WHERE customer_id = ? ORDER BY placed_at", (str(customer_id),))]
     live = [o for o in orders if o["status"] != "cancelled"]
+    zero = from_minor(0, places)
     return {"orders": len(orders),
-            "ordered": sum((o["net"] for o in live), Decimal(0)),
-            "invoiced": sum((o["invoiced"] for o in orders), Decimal(0)),
-            "paid": sum((o["paid"] for o in orders), Decimal(0)),
-            "open": sum((o["open"] for o in orders), Decimal(0)),
+            "ordered": sum((o["net"] for o in live), zero),
+            "invoiced": sum((o["invoiced"] for o in orders), zero),
+            "paid": sum((o["paid"] for o in orders), zero),
+            "open": sum((o["open"] for o in orders), zero),
             "order_statuses": [{"id": o["id"], "status": o["status"]} for o in orders]}
 
 

@@ -256,13 +256,30 @@ class OpenInvoicePublic(Out):
     open: Dec
     days_overdue: int
     bucket: str
+    customer_name: str | None = None
+    order_number: str | None = None
+
+
+class CustomerReceivablePublic(Out):
+    """One customer in AR aging: its open invoices, its unapplied credit, and the net."""
+
+    customer_id: str
+    customer_name: str | None
+    invoices: int
+    open: Dec
+    unapplied_credit: Dec
+    net: Dec
 
 
 class ArAgingPublic(Out):
-    """Accounts receivable by age."""
+    """Accounts receivable by age (of the due date), with each customer's unapplied credit;
+    ``net_receivable`` = ``total_open`` - ``unapplied_credit`` (the Receivable balance)."""
 
     position: int
     as_of: str
     buckets: list[AgingBucketPublic]
     invoices: list[OpenInvoicePublic]
     total_open: Dec
+    customers: list[CustomerReceivablePublic] = []
+    unapplied_credit: Dec | None = None
+    net_receivable: Dec | None = None
