@@ -13,6 +13,7 @@ prepend import mode puts this folder on ``sys.path``).
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import re
@@ -34,8 +35,15 @@ CENT = D("0.01")
 ZERO = D("0.00")
 TAX_RATE = D("0.08")
 SENSOR, GATEWAY, CABLE = "NT-SENSOR-100", "NT-GATEWAY-200", "NT-CABLE-5M"
-#: The default chart (CONTRACT.md) and 3100 Retained Earnings (the year-end close's).
-ACCOUNTS = ("1000", "1100", "1200", "2000", "2100", "3000", "3100", "4000", "5000", "5100")
+#: The default chart (CONTRACT.md) and 3100 Retained Earnings (the year-end close's), with
+#: each account's type.
+ACCOUNT_TYPES = {"1000": "asset", "1100": "asset", "1200": "asset", "2000": "liability",
+                 "2100": "liability", "3000": "equity", "3100": "equity", "4000": "revenue",
+                 "5000": "expense", "5100": "expense"}
+ACCOUNTS = tuple(ACCOUNT_TYPES)
+P_AND_L = tuple(c for c, kind in ACCOUNT_TYPES.items() if kind in ("revenue", "expense"))
+#: The story's length: its first step is dated so many days before its last.
+DAYS = 75
 READ_MODELS = ("pipeline", "inventory", "trial_balance", "ar_aging", "order_status",
                "customer_list", "lead_list", "opportunity_list", "order_list", "invoice_list",
                "journal_list")
@@ -53,6 +61,10 @@ def money(amount: Decimal) -> str:
 
 
 # The story, told again from demo.py's raw numbers ----------------------------------------
+#
+# Days count back from the story's last day (its business date when it ends): a posting
+# ``days_ago`` 60 is effective 60 days before it. Calendar figures (months, the month the
+# story closes, due dates as dates) take that last day, ``today``.
 
 @dataclass
 class Order:
@@ -66,7 +78,7 @@ class Order:
 
 @dataclass
 class Invoice:
-    issued: int  # days before the demo's last day
+    issued: int  # days before the demo's last day (its own date, not the day it was keyed)
     due: int
     total: Decimal
     payments: list[tuple[int, Decimal]] = field(default_factory=list)
@@ -75,6 +87,9 @@ class Invoice:
         """Paid on or before ``as_of`` days before the last day (everything when None)."""
         return sum((amount for day, amount in self.payments if as_of is None or day >= as_of),
                    ZERO)
+
+    def open(self, as_of: int | None = None) -> Decimal:
+        return self.total - self.paid(as_of)
 
 
 @dataclass
@@ -86,6 +101,24 @@ class Posting:
     credit: Decimal
 
 
+def on(today: date, days: int) -> date:
+    return today - timedelta(days=days)
+
+
+def month_key(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def closed_through(today: date) -> date:
+    """The last day of the first calendar month lying wholly in the story (from its
+    first day, ``DAYS`` before ``today``): what the story closes."""
+    first = on(today, DAYS)
+    year, month = first.year, first.month
+    if first.day != 1:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
 class Story:
     """The books of the NovaTech story, worked out independently of o2c."""
 
@@ -95,6 +128,9 @@ class Story:
         self.layers: dict[str, list[list[Decimal]]] = {SENSOR: [], GATEWAY: [], CABLE: []}
         self.reserved: dict[str, Decimal] = dict.fromkeys(self.layers, D(0))
         self.orders: list[Order] = []
+        self.late: Invoice | None = None  # the invoice paid after it fell due
+        self.part_paid: list[Invoice] = []  # invoices a payment left open
+        self.invoiced: list[Invoice] = []  # every invoice, in the order issued
 
     def post(self, step: str, days_ago: int, *lines: tuple[str, Decimal, Decimal]) -> None:
         self.steps.append(step)
@@ -120,8 +156,15 @@ class Story:
                 self.layers[sku].pop(0)
             else:
                 part = cents(layer[1] * left / layer[0])
-                layer[0], layer[1], cost, left = layer[0] - left, layer[1] - part, cost + part, 0
+                layer[0], layer[1], cost, left = layer[0] - left, layer[1] - part, cost + part, D(0)
         return cost
+
+    def count(self, step: str, days_ago: int, sku: str, counted: str) -> None:
+        """A physical count below the books: the missing units' FIFO cost is a loss."""
+        missing = self.on_hand(sku) - D(counted)
+        assert missing > 0
+        loss = self.take_fifo(sku, missing)
+        self.post(step, days_ago, ("5100", loss, ZERO), ("1200", ZERO, loss))
 
     def place(self, terms: int, lines: dict[str, tuple[str, str]]) -> Order:
         order = Order(terms, {sku: (D(q), D(p)) for sku, (q, p) in lines.items()})
@@ -154,17 +197,28 @@ class Story:
         tax = cents(net * TAX_RATE)
         invoice = Invoice(days_ago, days_ago - order.terms, net + tax)
         order.invoices.append(invoice)
+        self.invoiced.append(invoice)
         self.post(step, days_ago, ("1100", net + tax, ZERO), ("4000", ZERO, net),
                   ("2100", ZERO, tax))
         return invoice
 
-    def pay(self, step: str, order: Order, days_ago: int, amount: Decimal) -> None:
+    def pay(self, step: str, order: Order, days_ago: int, amount: Decimal,
+            named: list[Invoice] | None = None) -> None:
+        """A payment settles the invoices named, in that order, or else the open ones
+        issued by its date, the oldest due first; nothing is left over in this story."""
+        targets = named if named is not None else sorted(
+            (i for i in order.invoices if i.issued >= days_ago and i.open()),
+            key=lambda i: (-i.due, -i.issued))
         left = amount
-        for invoice in order.invoices:  # oldest first
-            share = min(left, invoice.total - invoice.paid())
+        for invoice in targets:
+            share = min(left, invoice.open())
             if share:
                 invoice.payments.append((days_ago, share))
                 left -= share
+                if days_ago < invoice.due and invoice.open() == 0:
+                    self.late = invoice
+                if invoice.open():
+                    self.part_paid.append(invoice)
         assert left == 0
         self.post(step, days_ago, ("1000", amount, ZERO), ("1100", ZERO, amount))
 
@@ -189,39 +243,99 @@ class Story:
         return {code: (d, c) for code, (d, c) in sums.items()}
 
     def open_invoices(self, as_of: int) -> list[tuple[Invoice, Decimal]]:
-        found = [(i, i.total - i.paid(as_of)) for o in self.orders for i in o.invoices
+        found = [(i, i.open(as_of)) for o in self.orders for i in o.invoices
                  if i.issued >= as_of]
         return sorted([(i, open_) for i, open_ in found if open_ > 0], key=lambda x: -x[0].due)
 
+    def invoice_number(self, invoice: Invoice, today: date) -> str:
+        """``INV-YYYY-NNNNNN``: the invoice series of its date's year, numbered in the
+        order issued from 1."""
+        year = on(today, invoice.issued).year
+        same_year = [i for i in self.invoiced if on(today, i.issued).year == year]
+        return f"INV-{year}-{same_year.index(invoice) + 1:06d}"
+
+    def profit_and_loss(self, today: date, start: int, end: int) -> dict[str, Any]:
+        """Revenue (credit less debit) and expenses (debit less credit) per account effective
+        ``start`` to ``end`` days before ``today``, in all and per calendar month."""
+        first, last = on(today, start), on(today, end)
+        months: list[str] = []
+        day = first
+        while day <= last:
+            if month_key(day) not in months:
+                months.append(month_key(day))
+            day += timedelta(days=1)
+        amounts = {code: dict.fromkeys(months, ZERO) for code in P_AND_L}
+        for p in self.postings:
+            if p.account in P_AND_L and end <= p.days_ago <= start:
+                sign = 1 if ACCOUNT_TYPES[p.account] == "expense" else -1
+                amounts[p.account][month_key(on(today, p.days_ago))] += sign * (
+                    p.debit - p.credit)
+
+        def section(kind: str) -> dict[str, Any]:
+            codes = [c for c in P_AND_L if ACCOUNT_TYPES[c] == kind]
+            return {"accounts": {c: (sum(amounts[c].values(), ZERO),
+                                     [amounts[c][m] for m in months]) for c in codes},
+                    "total": sum((sum(amounts[c].values(), ZERO) for c in codes), ZERO),
+                    "by_month": [sum((amounts[c][m] for c in codes), ZERO) for m in months]}
+
+        revenue, expenses = section("revenue"), section("expense")
+        return {"months": months, "revenue": revenue, "expenses": expenses,
+                "net_profit": revenue["total"] - expenses["total"],
+                "net_profit_by_month": [r - x for r, x in zip(revenue["by_month"],
+                                                               expenses["by_month"],
+                                                               strict=True)]}
+
+    def balance_sheet(self, as_of: int = 0) -> dict[str, Any]:
+        """Balances ``as_of`` days before the last day, by the side they are normal on,
+        with revenue less expenses (not closed into 3100 in this story) under equity."""
+        tb = self.trial_balance(as_of)
+
+        def amount(code: str) -> Decimal:
+            debit, credit = tb[code]
+            return debit - credit if ACCOUNT_TYPES[code] in ("asset", "expense") else (
+                credit - debit)
+
+        def part(kind: str) -> tuple[dict[str, Decimal], Decimal]:
+            found = {c: amount(c) for c in ACCOUNTS if ACCOUNT_TYPES[c] == kind}
+            return found, sum(found.values(), ZERO)
+
+        assets, liabilities, equity = part("asset"), part("liability"), part("equity")
+        unclosed = part("revenue")[1] - part("expense")[1]
+        return {"assets": assets, "liabilities": liabilities, "equity": equity,
+                "unclosed_profit": unclosed, "equity_with_profit": equity[1] + unclosed,
+                "liabilities_and_equity": liabilities[1] + equity[1] + unclosed}
+
 
 def tell() -> tuple[Story, dict[str, Any]]:
-    """demo.py's story; returns the books and a few of its facts."""
+    """demo.py's story; returns the books and a few of its facts. Each posting carries
+    the document's own date; steps are in the order they were keyed."""
     s = Story()
     s.post("capital", 75, ("1000", D("150000.00"), ZERO), ("3000", ZERO, D("150000.00")))
     s.receive("sensors 1", 74, SENSOR, "100", "42.00")
     s.receive("gateways", 74, GATEWAY, "25", "310.00")
     s.receive("cable", 74, CABLE, "500", "3.20")
-    s.receive("sensors 2", 60, SENSOR, "50", "45.50")
+    s.receive("sensors 2", 60, SENSOR, "50", "45.50")  # keyed on day 59
     s.post("suppliers paid", 58, ("2000", D("13550.00"), ZERO), ("1000", ZERO, D("13550.00")))
     apex = s.place(30, {SENSOR: ("80", "89.00"), GATEWAY: ("5", "464.00")})
     helios = s.place(30, {SENSOR: ("100", "87.00"), CABLE: ("200", "7.50")})
     assert s.confirm(apex)
     helios_available = s.on_hand(SENSOR) - s.reserved[SENSOR]
     assert not s.confirm(helios)
-    s.ship("apex shipment 1", apex, 60, {SENSOR: "50", GATEWAY: "5"})
-    s.invoice("apex invoice 1", apex, 60)
+    s.ship("apex shipment 1", apex, 60, {SENSOR: "50", GATEWAY: "5"})  # keyed on day 59
+    first = s.invoice("apex invoice 1", apex, 60)  # keyed on day 59
     s.ship("apex shipment 2", apex, 40, {SENSOR: "30"})
-    s.invoice("apex invoice 2", apex, 40)
+    second = s.invoice("apex invoice 2", apex, 40)  # keyed on day 38
     nimbus = s.place(45, {GATEWAY: ("8", "480.00"), CABLE: ("120", "7.80")})
     assert s.confirm(nimbus)
-    s.ship("nimbus shipment", nimbus, 33, {GATEWAY: "8", CABLE: "120"})
-    s.invoice("nimbus invoice", nimbus, 33)
+    s.ship("nimbus shipment", nimbus, 33, {GATEWAY: "8", CABLE: "120"})  # keyed on day 32
+    s.invoice("nimbus invoice", nimbus, 32)
     orbit = s.place(30, {CABLE: ("150", "7.50")})
     assert s.confirm(orbit)
     s.cancel(orbit)
-    s.pay("apex pays 1", apex, 30, apex.invoices[0].total)
-    s.pay("apex pays 2", apex, 10, D("1000.00"))
-    s.pay("nimbus pays", nimbus, 5, D("2000.00"))
+    s.count("gateway count", 15, GATEWAY, "11")  # keyed on day 14
+    s.pay("apex pays 1", apex, 12, first.total, [first])  # due on day 30; keyed on day 11
+    s.pay("apex pays 2", apex, 10, D("1000.00"), [second])
+    s.pay("nimbus pays", nimbus, 5, D("2000.00"))  # keyed on day 4
     return s, {"helios_available": helios_available}
 
 
@@ -338,7 +452,9 @@ def check_inventory(store: Cli) -> None:
         assert items[sku]["reserved"] == "0" == str(STORY.reserved[sku])
         assert items[sku]["available"] == str(on_hand)
         assert items[sku]["value"] == money(STORY.value(sku))
-    assert report["total_value"] == money(sum(STORY.value(s) for s in STORY.layers)) == "8051.00"
+    # 20 sensors @ 42.00 + 50 @ 45.50, 11 gateways @ 310.00 (one lost to the count), 380 cables
+    total = sum((STORY.value(s) for s in STORY.layers), ZERO)
+    assert report["total_value"] == money(total) == "7741.00"
 
 
 def check_trial_balance(store: Cli) -> None:
@@ -349,17 +465,18 @@ def check_trial_balance(store: Cli) -> None:
         debit, credit = expected[account["code"]]
         assert (account["debit"], account["credit"], account["balance"]) == (
             money(debit), money(credit), money(debit - credit)), account["code"]
-    total = sum(d for d, _ in expected.values())
+    total = sum((d for d, _ in expected.values()), ZERO)
     assert report["totals"] == {"debit": money(total), "credit": money(total), "balance": "0.00"}
     balance = {a["code"]: D(a["balance"]) for a in report["accounts"]}
     # The books agree with the business: stock value, open invoices, revenue and tax.
-    assert balance["1200"] == D(store.report("inventory")["total_value"]) == D("8051.00")
+    assert balance["1200"] == D(store.report("inventory")["total_value"]) == D("7741.00")
     assert balance["1100"] == D(
         store.report("ar-aging", "--as-of", datetime.now(UTC).date().isoformat())["total_open"])
     invoices = [i for o in STORY.orders for i in o.invoices]
     assert -balance["4000"] - balance["2100"] == sum(i.total for i in invoices)
     assert -balance["2100"] == D("1137.28")  # 8 % of 6770.00, 2670.00 and 4776.00
     assert balance["5000"] == D("7774.00")  # 2100 + 1550 + 1260 + 2480 + 384
+    assert balance["5100"] == D("310.00")  # the gateway the count found missing
 
 
 def check_pipeline(store: Cli) -> None:
@@ -376,8 +493,8 @@ def check_pipeline(store: Cli) -> None:
     open_deals = [a for a, stage in final.values() if stage in PROBABILITY]
     assert report["open"] == {
         "count": len(open_deals), "amount": money(sum(open_deals, ZERO)),
-        "weighted_amount": money(sum(a * PROBABILITY[s] / 100 for a, s in final.values()
-                                     if s in PROBABILITY))}
+        "weighted_amount": money(sum((a * PROBABILITY[s] / 100 for a, s in final.values()
+                                      if s in PROBABILITY), ZERO))}
     won = [a for a, stage in final.values() if stage == "won"]
     lost = [a for a, stage in final.values() if stage == "lost"]
     assert report["won"] == {"count": 2, "amount": money(sum(won, ZERO))} == {
@@ -396,14 +513,16 @@ BUCKETS = (("current", None, 0), ("1-30", 1, 30), ("31-60", 31, 60), ("61-90", 6
 
 
 def expected_aging(today: date, as_of: int) -> dict[str, Any]:
-    invoices, buckets = [], {name: [0, ZERO] for name, _, _ in BUCKETS}
+    invoices: list[dict[str, Any]] = []
+    buckets: dict[str, tuple[int, Decimal]] = {name: (0, ZERO) for name, _, _ in BUCKETS}
     for invoice, open_amount in STORY.open_invoices(as_of):
         overdue = invoice.due - as_of
         bucket = next(n for n, low, high in BUCKETS
                       if (low is None or overdue >= low) and (high is None or overdue <= high))
-        buckets[bucket][0] += 1
-        buckets[bucket][1] += open_amount
-        invoices.append({"issued_on": days_ago(today, invoice.issued),
+        count, amount = buckets[bucket]
+        buckets[bucket] = count + 1, amount + open_amount
+        invoices.append({"invoice_number": STORY.invoice_number(invoice, today),
+                         "issued_on": days_ago(today, invoice.issued),
                          "due_on": days_ago(today, invoice.due), "total": money(invoice.total),
                          "paid": money(invoice.total - open_amount), "open": money(open_amount),
                          "days_overdue": max(overdue, 0), "bucket": bucket})
@@ -414,13 +533,54 @@ def expected_aging(today: date, as_of: int) -> dict[str, Any]:
             "total_open": money(sum((D(i["open"]) for i in invoices), ZERO))}
 
 
-def check_ar_aging(store: Cli, today: date, as_of: int = 0) -> None:
-    report = store.report("ar-aging", "--as-of", days_ago(today, as_of))
-    keys = ("issued_on", "due_on", "total", "paid", "open", "days_overdue", "bucket")
-    got = {**report, "invoices": [{k: i[k] for k in keys} for i in report["invoices"]]}
-    assert got == expected_aging(today, as_of)
+def check_ar_aging(store: Cli, today: date, as_of: int = 0) -> dict[str, Any]:
+    """The aging as of ``as_of`` days before ``today`` against the story's; returns it."""
+    report: dict[str, Any] = store.report("ar-aging", "--as-of", days_ago(today, as_of))
+    expected = expected_aging(today, as_of)
+    keys = tuple(expected["invoices"][0]) if expected["invoices"] else ()
+    got = {**{k: report[k] for k in expected},
+           "invoices": [{k: i[k] for k in keys} for i in report["invoices"]]}
+    assert got == expected
+    # no customer credit in the story: the open invoices are the receivable
     assert D(report["total_open"]) == STORY.trial_balance(as_of)["1100"][0] - (
         STORY.trial_balance(as_of)["1100"][1])
+    return report
+
+
+def check_pnl(store: Cli, today: date, start: int = DAYS, end: int = 0) -> None:
+    """``o2c report pnl --monthly`` from ``start`` to ``end`` days before ``today`` against
+    the story's, to the cent."""
+    report = store.report("pnl", "--from", days_ago(today, start), "--to",
+                          days_ago(today, end), "--monthly")
+    expected = STORY.profit_and_loss(today, start, end)
+    assert [m["month"] for m in report["months"]] == expected["months"]
+    for key in ("revenue", "expenses"):
+        section, want = report[key], expected[key]
+        got = {a["code"]: (a["amount"], a["by_month"]) for a in section["accounts"]}
+        assert got == {c: (money(a), [money(m) for m in by_month])
+                       for c, (a, by_month) in want["accounts"].items()}, key
+        assert (section["total"], section["by_month"]) == (
+            money(want["total"]), [money(m) for m in want["by_month"]]), key
+    assert report["net_profit"] == money(expected["net_profit"])
+    assert report["net_profit_by_month"] == [money(m) for m in expected["net_profit_by_month"]]
+
+
+def check_balance_sheet(store: Cli, today: date, as_of: int = 0) -> None:
+    """``o2c report balance-sheet --as-of`` against the story's, to the cent."""
+    report = store.report("balance-sheet", "--as-of", days_ago(today, as_of))
+    expected = STORY.balance_sheet(as_of)
+    for key, part in (("assets", "assets"), ("liabilities", "liabilities"),
+                      ("equity", "equity")):
+        accounts, total = expected[part]
+        assert {a["code"]: a["amount"] for a in report[key]["accounts"]} == {
+            c: money(a) for c, a in accounts.items()}, key
+        assert report[key]["total"] == money(total), key
+    assert report["equity"]["unclosed_profit"] == money(expected["unclosed_profit"])
+    assert report["equity"]["total_with_unclosed_profit"] == money(
+        expected["equity_with_profit"])
+    assert report["liabilities_and_equity"] == money(expected["liabilities_and_equity"]) == (
+        money(expected["assets"][1]))
+    assert (report["difference"], report["balanced"]) == ("0.00", True)
 
 
 def check_all_reports(store: Cli, today: date) -> None:
@@ -428,3 +588,5 @@ def check_all_reports(store: Cli, today: date) -> None:
     check_trial_balance(store)
     check_pipeline(store)
     check_ar_aging(store, today)
+    check_pnl(store, today)
+    check_balance_sheet(store, today)
