@@ -291,7 +291,7 @@ LEDGER: list[tuple[str, type[O2CError], Case]] = [
     ("entry without memo", InvalidInputError, lambda a, w: a.post_journal_entry(CTX, "", entry())),
     ("reverse twice", InvalidStateError,
      lambda a, w: a.reverse_journal_entry(CTX, w.reversed_entry)),
-    ("reverse into closed period", PeriodClosedError,
+    ("reverse before the entry, into a closed period", InvalidInputError,
      lambda a, w: a.reverse_journal_entry(CTX, w.manual_entry, date="2025-12-31")),
     ("reverse unknown", NotFoundError, lambda a, w: a.reverse_journal_entry(CTX, NO_SUCH_ID)),
     ("open account twice", AlreadyExistsError,
