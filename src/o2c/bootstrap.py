@@ -108,7 +108,8 @@ def build_app(settings: Settings | None = None, env: dict[str, str] | None = Non
                             "this command writes")
     full = {**store_env(settings), **(env or {})}
     with schema_lock(full):
-        app = O2C(settings, env=full, locks=aggregate_locks(full))
+        app = O2C(settings, env=full, locks=aggregate_locks(full),
+                  record_opening=record_opening)
     app.balances_through = balances_port(app)
     return app
 
