@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -33,6 +34,7 @@ INVENTORY, RECEIVABLE = "1200", "1100"
 POSTING_EVENTS = {"SalesOrder.Shipped": "cost", "SalesOrder.Invoiced": "total",
                   "SalesOrder.PaymentReceived": "amount",
                   "SalesOrder.InvoiceCredited": "total",
+                  "Customer.CreditReceived": "amount", "Customer.CreditRefunded": "amount",
                   "StockItem.Received": "value", "StockItem.Adjusted": "value"}
 
 
@@ -45,6 +47,7 @@ class Books:
     events: int = 0
     stock: dict[UUID, StockItem] = field(default_factory=dict)
     orders: set[UUID] = field(default_factory=set)
+    customers: set[UUID] = field(default_factory=set)
     balances: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     #: (aggregate id, version) -> event class name, for every event in the log.
     versions: dict[tuple[UUID, int], str] = field(default_factory=dict)
@@ -82,6 +85,8 @@ class Books:
             assert item.reserved == sum(item.reservations.values(), ZERO), position
         if name.startswith("SalesOrder."):
             self.orders.add(event.originator_id)
+        if name.startswith("Customer."):
+            self.customers.add(event.originator_id)
         if name == "SalesOrder.PaymentReceived":
             self.payments += 1
         if name in POSTING_EVENTS and getattr(event, POSTING_EVENTS[name]) != 0:
@@ -113,7 +118,8 @@ class Books:
                 f"position {position}: {self.versions[(oid, version)]} has no journal entry")
         kinds = {name.split(".")[0] for name in self.versions.values()}
         assert kinds <= {"Lead", "Customer", "Opportunity", "SalesOrder", "StockItem",
-                         "LedgerAccount", "JournalEntry", "AccountingPeriods"}, kinds
+                         "LedgerAccount", "JournalEntry", "AccountingPeriods",
+                         "DocumentSeries", "Book"}, kinds
         promised: dict[tuple[UUID, str], Decimal] = defaultdict(Decimal)
         open_invoices = ZERO
         for oid in self.orders:
@@ -127,7 +133,7 @@ class Books:
                 left = line["quantity"] - order.shipped[sku]
                 if order.confirmed and not order.cancelled and left:
                     promised[(StockItem.create_id(sku), str(oid))] += left
-            # DESIGN: paid <= invoiced (overpayments are refused).
+            # DESIGN: paid <= invoiced (an overpayment is the customer's credit).
             assert ZERO <= order.paid <= order.invoiced_total, f"order {oid} overpaid"
             assert order.open_balance >= 0
             open_invoices += order.open_balance
@@ -142,10 +148,16 @@ class Books:
             assert item.reservations == {o: q for (s, o), q in promised.items() if s == sid}, (
                 item.sku)
             stock_value += item.value
-        # DESIGN: Inventory equals the stock value; Receivable the open invoices.
+        credit = ZERO
+        for cid in self.customers:
+            customer: Any = self.app.repository.get(cid)
+            assert customer.credit >= 0, f"customer {cid} credit {customer.credit}"
+            credit += customer.credit
+        # DESIGN: Inventory equals the stock value; Receivable the open invoices less the
+        # customers' unapplied credit.
         assert self.balances.get(INVENTORY, ZERO) == stock_value, "Inventory != stock value"
-        assert self.balances.get(RECEIVABLE, ZERO) == open_invoices, (
-            "Receivable != open invoices")
+        assert self.balances.get(RECEIVABLE, ZERO) == open_invoices - credit, (
+            "Receivable != open invoices - unapplied credit")
 
     def check_read_models(self, projector: Projector | None = None, *,
                           rebuilt: bool = True) -> dict[str, str]:
@@ -180,3 +192,25 @@ def recorded_keys(app: O2C) -> dict[str, int]:
             f"SELECT idempotency_key, COUNT(*) FROM {app.db.table(META_TABLE)} "
             "WHERE idempotency_key IS NOT NULL GROUP BY idempotency_key").fetchall()
     return {str(key): int(count) for key, count in rows}
+
+
+def beancount_balances(text: str, as_of: date | None = None) -> dict[str, Decimal]:
+    """Each account's balance (debit positive, by its o2c code) in a beancount journal
+    (``o2c.export.beancount``) as beancount itself parses it (``loader.load_string``,
+    which also checks every transaction balances), counting the transactions dated on
+    or before ``as_of`` (all of them when None). Accounts with no posting are left out;
+    a journal beancount reports errors on fails the caller's test."""
+    from beancount import loader
+    from beancount.core.data import Open, Transaction
+
+    entries, errors, _ = loader.load_string(text)
+    assert errors == [], errors
+    codes = {e.account: str(e.meta["code"]) for e in entries if isinstance(e, Open)}
+    balances: dict[str, Decimal] = defaultdict(Decimal)
+    for entry in entries:
+        if isinstance(entry, Transaction) and (as_of is None or entry.date <= as_of):
+            for posting in entry.postings:
+                assert posting.units is not None
+                assert posting.units.number is not None
+                balances[codes[posting.account]] += Decimal(posting.units.number)
+    return dict(balances)
