@@ -267,7 +267,7 @@ class SalesOrder(O2CAggregate):
         self.last_shipped_on: date | None = None
         self.cost = ZERO
         self.invoices: list[dict[str, Any]] = []
-        self.paid = ZERO
+        self.paid = quantize(ZERO, money.minor_units(currency))  # "0.00", not "0"
 
     @classmethod
     def place(cls, customer_id: UUID, lines: Iterable[Mapping[str, object]], *,
@@ -446,7 +446,8 @@ class SalesOrder(O2CAggregate):
         for line in lines:
             self.invoiced[line["sku"]] += line["quantity"]
         self.invoices.append({"invoice_number": invoice_number, "net": net, "tax": tax,
-                              "total": total, "paid": ZERO, "issued_on": issued_on,
+                              "total": total, "paid": quantize(ZERO, self.places),
+                              "issued_on": issued_on,
                               "due_on": due_on, "credited": False,
                               "lines": [{"sku": x["sku"], "quantity": x["quantity"]}
                                         for x in lines]})

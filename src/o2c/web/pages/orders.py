@@ -109,7 +109,12 @@ def _order_page(request: Request, who: Viewer, order_id: str, error: str = "",
         return core.refusal(request, who, exc.message, 404)
     return core.render(request, who, "order.html", status=status, error=error, order=order,
                        lines=_lines(app, order), offers=offers(order),
-                       unpaid=[i for i in order.invoices if not i["credited"]])
+                       unpaid=[i for i in order.invoices if not i["credited"]],
+                       invoices=[{**i, "open": i["total"] - (i["total"] if i["credited"]
+                                                             else i["paid"])}
+                                 for i in order.invoices],
+                       open_invoices=order.open_invoices(),
+                       today=datetime.now(UTC).date().isoformat())
 
 
 @router.get("/orders/{order_id}")
@@ -156,8 +161,12 @@ _add("/orders/{order_id}/invoice", "order.invoice",
                f"{core.money(r.extra.get('total', ''))}.")
 _add("/orders/{order_id}/pay", "order.pay",
      lambda app, ctx, f, oid: app.pay_order(ctx, oid, f.get("amount"),
-                                            f.optional("reference")),
-     lambda r: "Payment recorded.")
+                                            f.optional("reference"),
+                                            invoices=f.all("invoices") or None,
+                                            date=f.optional("date")),
+     lambda r: "Payment recorded" + (
+         f"; {core.money(r.extra['unapplied'])} left as the customer's credit."
+         if Decimal(str(r.extra.get("unapplied", "0"))) else "."))
 _add("/orders/{order_id}/credit", "order.credit",
      lambda app, ctx, f, oid: app.credit_invoice(ctx, oid, f.get("invoice_number"),
                                                  f.get("reason")),
