@@ -244,7 +244,8 @@ def test_an_overpayment_is_credit_the_next_invoice_uses_and_a_refund_pays_back(
 
 def test_an_invoice_takes_only_what_it_needs_of_the_credit(app: O2C) -> None:
     customer, order = setup(app)
-    app.pay_order(CTX, order, "5.00", "prepayment", date="2026-03-01")  # nothing invoiced
+    paid = app.pay_order(CTX, order, "5.00", "prepayment", date="2026-03-01")  # no invoice
+    assert (paid.extra["applied"], paid.extra["unapplied"]) == ("0.00", "5.00")
     assert app.sales_order(order).paid == ZERO
     assert app.customer(customer).credit == D("5.00")
     app.ship_order(CTX, order, [{"sku": "S-1", "quantity": "1"}], date="2026-03-02")

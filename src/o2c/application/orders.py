@@ -143,7 +143,7 @@ class Orders(UseCaseBase):
             credit = customer.credit
         return (Result(str(order.id), order.version,
                        extra={"open_balance": str(order.open_balance),
-                              "applied": str(payment.applied),
+                              "applied": str(quantize(payment.applied, self.places)),
                               "unapplied": str(payment.unapplied),
                               "allocations": [{"invoice_number": a["invoice_number"],
                                                "amount": str(a["amount"])}
