@@ -235,7 +235,7 @@ WRONG_STATE: list[tuple[str, type[O2CError], Case]] = [
     ("invoice cancelled", InvalidStateError, lambda a, w: a.invoice_order(CTX, w.cancelled)),
     ("invoice unknown", NotFoundError, lambda a, w: a.invoice_order(CTX, NO_SUCH_ID)),
     # Overpaying is no longer refused (the rest is the customer's credit): see
-    # tests/application/test_documents.py. What a payment may still not do:
+    # tests/application/test_sales_documents.py. What a payment may still not do:
     ("pay a paid invoice by name", InvalidStateError, lambda a, w: a.pay_order(
         CTX, w.paid, "0.01", invoices=[a.sales_order(w.paid).invoices[0]["invoice_number"]])),
     ("pay an unknown invoice", InvalidInputError,
