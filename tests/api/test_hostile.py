@@ -100,6 +100,8 @@ def _world(app: O2C) -> list[Route]:
     confirmed, shipped = order("confirm"), order("confirm", "ship")
     invoiced, to_credit = order("confirm", "ship", "invoice"), order("confirm", "ship", "invoice")
     invoice_number = app.sales_order(to_credit).invoices[0]["invoice_number"]
+    overpaid = order("confirm", "ship", "invoice")
+    app.pay_order(ctx, overpaid, "5000.00")  # leaves the customer credit to refund
     entry = app.post_journal_entry(ctx, "seed", [{"account": "1000", "debit": "5.00"},
                                                  {"account": "3000", "credit": "5.00"}]).id
     return [
@@ -130,6 +132,8 @@ def _world(app: O2C) -> list[Route]:
         Route(f"/sales-orders/{to_credit}/credit-notes",
               {"invoice_number": invoice_number, "reason": "wrong price"}, 201),
         Route(f"/sales-orders/{placed2}/cancel", {"reason": "changed plans"}, 200),
+        Route(f"/customers/{customer}/refunds", {"amount": "1.00", "reference": "ach out",
+                                                 "date": today}, 201),
         Route("/ledger-accounts", {"code": "6100", "name": "Rent", "type": "expense"}, 201),
         Route("/journal-entries", {"memo": "m", "date": today, "lines": [
             {"account": "1000", "debit": "10.00"}, {"account": "3000", "credit": "10.00"}]},

@@ -85,6 +85,10 @@ STEPS: list[tuple[str, Callable[[State], str], Callable[[State], dict[str, Any]]
      lambda s: {}, {}),
     ("/sales-orders/{order_id}/payments", lambda s: f"/sales-orders/{s['order']}/payments",
      lambda s: {"amount": "1.00"}, {}),
+    ("/sales-orders/{order_id}/payments", lambda s: f"/sales-orders/{s['order']}/payments",
+     lambda s: {"amount": "1000.00"}, {}),  # an overpayment: the customer's credit
+    ("/customers/{customer_id}/refunds", lambda s: f"/customers/{s['customer']}/refunds",
+     lambda s: {"amount": "1.00"}, {}),
     ("/ledger-accounts", lambda s: "/ledger-accounts",
      lambda s: {"code": "6100", "name": "Travel", "type": "expense"}, {}),
     ("/journal-entries", lambda s: "/journal-entries", lambda s: {
