@@ -140,6 +140,9 @@ def _world(app: O2C) -> list[Route]:
               201),
         Route(f"/journal-entries/{entry}/reverse", {"memo": "undo"}, 201),
         Route("/periods/close", {"through": "2020-01-31", "note": "old"}, 200),
+        Route("/periods/reopen", {"through": "2020-01-15", "reason": "late supplier bill"},
+              200),
+        Route("/periods/year-end", {"year": 2019}, 200),
     ]
 
 

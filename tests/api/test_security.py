@@ -98,6 +98,11 @@ STEPS: list[tuple[str, Callable[[State], str], Callable[[State], dict[str, Any]]
      lambda s: {}, {}),
     ("/periods/close", lambda s: "/periods/close",
      lambda s: {"through": (date.today() - timedelta(days=400)).isoformat()}, {}),
+    ("/periods/reopen", lambda s: "/periods/reopen",
+     lambda s: {"through": (date.today() - timedelta(days=500)).isoformat(),
+                "reason": "A late bill"}, {}),
+    ("/periods/year-end", lambda s: "/periods/year-end",
+     lambda s: {"year": date.today().year - 3}, {}),
 ]
 
 

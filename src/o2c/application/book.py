@@ -29,7 +29,7 @@ def open_book(engine: Engine, currency: str, *, record: bool = True) -> Book | N
 
 def _load(engine: Engine) -> Book | None:
     try:
-        found = engine.repository.get(Book.create_id())
+        found: object = engine.repository.get(Book.create_id())
     except AggregateNotFoundError:
         return None
     assert isinstance(found, Book)

@@ -7,7 +7,17 @@ from typing import Annotated
 
 from pydantic import Field
 
-from o2c.api.schemas.common import Amount, Command, CommandPublic, Day, Dec, LongText, Name, Out
+from o2c.api.schemas.common import (
+    Amount,
+    Command,
+    CommandPublic,
+    Day,
+    Dec,
+    LongText,
+    Name,
+    Out,
+    Whole,
+)
 from o2c.domain import journal_entry, values
 from o2c.domain.ledger_account import MAX_CODE
 
@@ -63,7 +73,7 @@ class ReopenPeriod(Command):
 class CloseYear(Command):
     """Close a financial year (calendar year): revenue and expenses to retained earnings."""
 
-    year: Annotated[int, Field(ge=1, le=9999, examples=[2026])]
+    year: Annotated[Whole, Field(ge=1, le=9999, examples=[2026])]
     note: Annotated[str, Field(max_length=values.MAX_LONG_TEXT)] = ""
 
 
