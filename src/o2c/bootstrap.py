@@ -17,12 +17,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from uuid import UUID
 
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from o2c.application import O2C
 from o2c.application.ledger import BalancesThrough
+from o2c.application.orders import OpenOrdersOf
 from o2c.auth import TokenStore
 from o2c.config import Settings
 from o2c.persistence import log
@@ -111,7 +113,22 @@ def build_app(settings: Settings | None = None, env: dict[str, str] | None = Non
         app = O2C(settings, env=full, locks=aggregate_locks(full),
                   record_opening=record_opening)
     app.balances_through = balances_port(app)
+    app.open_orders_of = open_orders_port(app)
     return app
+
+
+def open_orders_port(app: O2C) -> OpenOrdersOf:
+    """Credit control's orders of a customer: the order-status read model caught up to
+    the log's head (by a projector of its own, built on first use and kept), its
+    confirmed orders neither cancelled nor paid in full."""
+    projectors: list[Projector] = []
+
+    def open_orders_of(customer_id: UUID) -> list[str]:
+        if not projectors:
+            projectors.append(Projector(app.db, app.settings, names=["order_status"]))
+        projectors[0].catch_up()
+        return reports.orders_with_exposure(app.db, str(customer_id))
+    return open_orders_of
 
 
 def balances_port(app: O2C) -> BalancesThrough:

@@ -21,7 +21,8 @@ from functools import cached_property
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from o2c.domain import money
+from o2c.domain import money, values
+from o2c.domain.credit import DEFAULT_GRACE_DAYS
 from o2c.domain.document_series import check_prefix
 from o2c.domain.errors import O2CError
 from o2c.domain.money import minor_units
@@ -56,6 +57,11 @@ class Settings(BaseSettings):
     invoice_prefix: str = "INV"
     #: The prefix of credit note numbers (``CN-2026-000007``).
     credit_note_prefix: str = "CN"
+    #: Days without activity after which an open lead or deal shows as stale.
+    stale_days: int = Field(default=14, ge=1, le=3650)
+    #: Days an invoice may be past due before its customer is on credit hold (0: overdue
+    #: by a day is a hold; see ``o2c.domain.credit``).
+    credit_grace_days: int = Field(default=DEFAULT_GRACE_DAYS, ge=0, le=values.MAX_DAYS)
 
     @field_validator("invoice_prefix", "credit_note_prefix")
     @classmethod

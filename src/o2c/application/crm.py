@@ -67,6 +67,22 @@ class CRM(UseCaseBase):
                                      places=self.places)
         return Result(str(customer.id), customer.version), [customer]
 
+    @command("change_credit_limit", id="customer_id")
+    def change_credit_limit(self, run: Attempt, customer_id: object, credit_limit: object,
+                            reason: object) -> Outcome:
+        """Finance sets a customer's credit limit (None: no limit), with the reason. Holds
+        the customer's lock, as confirmations do: a confirmation checks the limit before
+        or after the change, never half-way."""
+        customer = self.customer(customer_id)
+        run.hold([customer.id], always=True)
+        customer = self.customer(customer_id)  # read again under the lock
+        run.check_version(customer)
+        customer.change_credit_limit(credit_limit, reason, self.places)
+        limit = customer.credit_limit
+        return (Result(str(customer.id), customer.version,
+                       extra={"credit_limit": None if limit is None else str(limit)}),
+                [customer])
+
     @command("refund_customer_credit", id="customer_id")
     def refund_customer_credit(self, run: Attempt, customer_id: object, amount: object,
                                reference: object = None, date: object = None) -> Outcome:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from o2c.application.base import UseCaseBase
 from o2c.application.books import Books
 from o2c.application.runner import Attempt, Outcome, Result, command
-from o2c.domain import posting_rules, values
+from o2c.domain import credit, posting_rules, values
 from o2c.domain.customer import Customer
 from o2c.domain.document_series import DocumentSeries
 from o2c.domain.errors import InvalidInputError
@@ -36,8 +37,18 @@ def effective_date(books: Books, run: Attempt, value: object) -> date:
     return day
 
 
+#: The port credit control reads a customer's orders through: ``open_orders_of(customer
+#: id)`` is the ids of its confirmed orders that are neither cancelled nor paid in full
+#: (those that may carry exposure), as the order-status read model has them caught up to
+#: the log's head (bootstrap wires it). The application never reads read models itself.
+OpenOrdersOf = Callable[[UUID], Sequence[str]]
+
+
 class Orders(UseCaseBase):
     """Sales orders (sales places them, the warehouse confirms and ships, finance bills)."""
+
+    #: A customer's orders that may carry exposure (set by ``bootstrap.build_app``).
+    open_orders_of: OpenOrdersOf | None = None
 
     @command("place_sales_order")
     def place_sales_order(self, run: Attempt, customer_id: object,
@@ -52,6 +63,7 @@ class Orders(UseCaseBase):
         """Reserves stock for every line, all or nothing, and confirms the order."""
         order = self._order(run, order_id)
         order.check_confirmable()
+        self.check_credit(run, order)
         skus = [line["sku"] for line in order.lines]
         self._hold(run, skus)
         items = [(self.stock_item_of(line["sku"]), line["quantity"]) for line in order.lines]
@@ -61,6 +73,42 @@ class Orders(UseCaseBase):
             item.reserve(order.id, quantity)
         order.confirm()
         return Result(str(order.id), order.version), [order, *(i for i, _ in items)]
+
+    @command("release_order_credit", id="order_id")
+    def release_order_credit(self, run: Attempt, order_id: object, reason: object) -> Outcome:
+        """Finance releases one unconfirmed order from credit control (over the limit or
+        on credit hold), with the reason: its confirmation then skips the credit check.
+        Recorded on the customer (``Customer.CreditReleased``)."""
+        order = self._order(run, order_id)
+        order.check_confirmable()
+        run.hold([order.customer_id], always=True)
+        customer = self.get(Customer, order.customer_id, "customer")
+        customer.release_order(order.id, reason, run.ctx.actor, run.business_date())
+        return (Result(str(order.id), order.version,
+                       extra={"customer_id": str(customer.id),
+                              "customer_version": customer.version}),
+                [customer])
+
+    def check_credit(self, run: Attempt, order: SalesOrder) -> None:
+        """Refuses to confirm ``order`` when its customer is on credit hold or would go
+        past its credit limit (``o2c.domain.credit``), unless finance released it.
+
+        Holds the customer's lock until the confirmation commits, so confirmations of
+        one customer run one at a time, then reads its orders that may carry exposure
+        (the order-status read model caught up to the log's head, through the
+        ``open_orders_of`` port) and loads each from the log."""
+        run.hold([order.customer_id], always=True)
+        customer = self.get(Customer, order.customer_id, "customer")
+        if customer.released(order.id):
+            return
+        if self.open_orders_of is None:
+            raise RuntimeError("no open-orders port: build the application with "
+                               "o2c.bootstrap.build_app")
+        others = [self.sales_order(i) for i in self.open_orders_of(order.customer_id)
+                  if i != str(order.id)]
+        grace = self.settings.credit_grace_days
+        credit.check_credit(customer, order, credit.exposure(customer, others, self.places),
+                            credit.overdue_invoices(others, run.business_date(), grace), grace)
 
     @command("ship_order", id="order_id", added=("date",))
     def ship_order(self, run: Attempt, order_id: object,

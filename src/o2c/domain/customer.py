@@ -10,7 +10,12 @@ from eventsourcing.domain import Aggregate, event
 
 from o2c.domain import money, values
 from o2c.domain.base import O2CAggregate
-from o2c.domain.errors import DomainError, InvalidInputError, LimitExceededError
+from o2c.domain.errors import (
+    DomainError,
+    InvalidInputError,
+    InvalidStateError,
+    LimitExceededError,
+)
 from o2c.domain.money import ZERO
 
 DEFAULT_PAYMENT_TERMS_DAYS = 30
@@ -62,6 +67,26 @@ class Customer(O2CAggregate):
         amount: Decimal
         reference: str
         refunded_on: date
+
+    class CreditLimitChanged(Aggregate.Event):
+        """Finance changed the customer's credit limit (None: no limit), with the reason;
+        no posting."""
+
+        class_version = 1
+        credit_limit: Decimal | None
+        previous: Decimal | None
+        reason: str
+
+    class CreditReleased(Aggregate.Event):
+        """Finance released one order of the customer from credit control (over the limit
+        or on credit hold), with the reason: that order's confirmation skips the credit
+        check. No posting."""
+
+        class_version = 1
+        order_id: UUID
+        reason: str
+        by: str
+        released_on: date
 
     @event(Registered)
     def __init__(self, name: str, email: str, credit_limit: Decimal | None,
@@ -146,3 +171,49 @@ class Customer(O2CAggregate):
     @event(CreditRefunded)
     def _credit_refunded(self, amount: Decimal, reference: str, refunded_on: date) -> None:
         self.credit -= amount
+
+    # Credit control -----------------------------------------------------------------
+
+    def change_credit_limit(self, credit_limit: object, reason: object, places: int) -> None:
+        """Sets a new credit limit (None: no limit) with the reason; refused when it is
+        the limit already."""
+        limit = None if credit_limit is None else money.money(
+            credit_limit, places=places, what="credit_limit", allow_zero=True)
+        why = values.text(reason, "reason", max_length=values.MAX_LONG_TEXT)
+        if limit == self.credit_limit:
+            raise InvalidStateError(f"customer {self.name}: the credit limit is already "
+                                    f"{'none' if limit is None else limit}")
+        self._credit_limit_changed(credit_limit=limit, previous=self.credit_limit,
+                                   reason=why)
+
+    @event(CreditLimitChanged)
+    def _credit_limit_changed(self, credit_limit: Decimal | None, previous: Decimal | None,
+                              reason: str) -> None:
+        self.credit_limit = credit_limit
+
+    @property
+    def credit_releases(self) -> dict[str, dict[str, object]]:
+        """The orders finance released from credit control (by order id as text): reason,
+        by whom, when."""
+        found: dict[str, dict[str, object]] = self.__dict__.get("_credit_releases", {})
+        return found
+
+    def released(self, order_id: UUID) -> bool:
+        """Whether finance released this order from credit control."""
+        return str(order_id) in self.credit_releases
+
+    def release_order(self, order_id: UUID, reason: object, by: str,
+                      released_on: date) -> None:
+        """Releases one order of this customer from credit control; refused if it is
+        released already (the caller checks it is this customer's and unconfirmed)."""
+        why = values.text(reason, "reason", max_length=values.MAX_LONG_TEXT)
+        if self.released(order_id):
+            raise InvalidStateError(f"order {order_id} was already released from credit "
+                                    "control")
+        self._credit_released(order_id=order_id, reason=why, by=by, released_on=released_on)
+
+    @event(CreditReleased)
+    def _credit_released(self, order_id: UUID, reason: str, by: str,
+                         released_on: date) -> None:
+        self.__dict__["_credit_releases"] = {**self.credit_releases, str(order_id): {
+            "reason": reason, "by": by, "released_on": released_on}}

@@ -28,6 +28,14 @@ class CustomerList(ReadModel):
 
     def register(self) -> None:
         self.on(Customer.Registered, self._registered)
+        self.on(Customer.CreditLimitChanged, self._limit_changed)
+
+    def _limit_changed(self, e: Envelope, rows: Rows) -> None:
+        row = rows.get("rm_customer_list", (aggregate_id(e),))
+        assert row is not None, f"customer {aggregate_id(e)} changed before it was registered"
+        limit = e.event.credit_limit
+        row["credit_limit"] = None if limit is None else self.minor(limit)
+        rows.put("rm_customer_list", (aggregate_id(e),), row)
 
     def _registered(self, e: Envelope, rows: Rows) -> None:
         event: Any = e.event

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from o2c.projections.base import ReadModel
+from o2c.projections.credit import CreditExposure
 from o2c.projections.inventory import Inventory
 from o2c.projections.list_models import LIST_MODELS
 from o2c.projections.order_status import OrderStatus
@@ -11,4 +12,4 @@ from o2c.projections.receivables import Receivables
 from o2c.projections.trial_balance import TrialBalance
 
 READ_MODELS: tuple[type[ReadModel], ...] = (Pipeline, Inventory, TrialBalance, Receivables,
-                                            OrderStatus, *LIST_MODELS)
+                                            OrderStatus, *LIST_MODELS, CreditExposure)

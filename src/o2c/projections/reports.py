@@ -172,7 +172,13 @@ def _iso(moment: datetime) -> str:
 
 def ar_aging(db: Database, places: int, as_of: date | None = None) -> dict[str, Any]:
     """Open invoices by how long past due they are on ``as_of`` (today by default), with
-    each customer's name, open amount and unapplied credit.
+    each customer's name, open amount and unapplied credit, and its ``credit_limit``
+    (None: no limit) and ``exposure`` today, whatever ``as_of`` (open invoices less
+    unapplied credit, plus what confirmed orders have still to invoice, with tax: what
+    credit control checks against the limit).
+
+    Invoices age by their due date (issued on + the customer's payment terms): an
+    invoice not yet due is ``current``, one due 10 days ago is in ``1-30``.
 
     An invoice counts from its issue date; what settled it (payments, credit notes, the
     customer's credit) counts from its own effective date, so back-dated documents land
@@ -241,8 +247,11 @@ def ar_aging(db: Database, places: int, as_of: date | None = None) -> dict[str, 
         row["open"] += open_amount
     for customer_id, credit, name in _rows(db, credit_query, credit_params):
         customer(customer_id, name)["unapplied_credit"] = from_minor(credit, places)
+    credit = _credit(db, places, list(customers), None, 0)
     for row in customers.values():
         row["net"] = row["open"] - row["unapplied_credit"]
+        row["credit_limit"] = credit[row["customer_id"]]["credit_limit"]
+        row["exposure"] = credit[row["customer_id"]]["exposure"]
     total_open = sum((i["open"] for i in invoices), zero)
     credit_total = sum((c["unapplied_credit"] for c in customers.values()), zero)
     return {"as_of": day.isoformat(), "buckets": list(buckets.values()), "invoices": invoices,
@@ -252,6 +261,75 @@ def ar_aging(db: Database, places: int, as_of: date | None = None) -> dict[str, 
                                                c["customer_id"])),
             "unapplied_credit": credit_total,
             "net_receivable": total_open - credit_total}
+
+
+def customer_credit(db: Database, places: int, customer_id: str,
+                    today: date | None = None, grace_days: int = 0) -> dict[str, Any]:
+    """A customer's credit position as the read models have it: ``credit_limit`` (None:
+    no limit), ``open_receivables`` (open invoices less unapplied credit),
+    ``unshipped_confirmed`` (what confirmed orders have still to invoice, with tax),
+    ``exposure`` (both), ``available`` (limit less exposure; None without a limit), and
+    ``overdue``: the open invoices more than ``grace_days`` past due on ``today`` (UTC
+    today by default), which put the customer on credit hold (``on_hold``)."""
+    return _credit(db, places, [str(customer_id)], today, grace_days)[str(customer_id)]
+
+
+def _credit(db: Database, places: int, customer_ids: list[str], today: date | None,
+            grace_days: int) -> dict[str, dict[str, Any]]:
+    """``customer_credit`` of several customers at once."""
+    day = today or datetime.now(UTC).date()
+    zero = from_minor(0, places)
+    found: dict[str, dict[str, Any]] = {c: {
+        "customer_id": c, "credit_limit": None, "open_receivables": zero,
+        "unshipped_confirmed": zero, "exposure": zero, "available": None, "overdue": [],
+        "on_hold": False} for c in customer_ids}
+    if not found:
+        return found
+    t = db.table
+    marks = ", ".join("?" for _ in found)
+    ids = tuple(found)
+    for customer_id, limit in _rows(
+            db, f"SELECT id, credit_limit FROM {t('rm_customer_list')} WHERE id IN ({marks})",
+            ids):
+        found[customer_id]["credit_limit"] = None if limit is None else from_minor(limit,
+                                                                                   places)
+    sums: dict[str, int] = dict.fromkeys(found, 0)
+    for customer_id, number, due_on, open_minor in _rows(
+            db, f"SELECT customer_id, invoice_number, due_on, total - paid - credited FROM "
+                f"{t('rm_invoices')} WHERE customer_id IN ({marks}) AND "
+                "total > paid + credited ORDER BY due_on, invoice_number", ids):
+        sums[customer_id] += open_minor
+        days = (day - date.fromisoformat(due_on)).days
+        if days > grace_days:
+            found[customer_id]["overdue"].append({
+                "invoice_number": number, "due_on": due_on, "days_overdue": days,
+                "open": from_minor(open_minor, places)})
+    for customer_id, credit in _rows(
+            db, f"SELECT customer_id, credit FROM {t('rm_customer_credit')} WHERE "
+                f"customer_id IN ({marks})", ids):
+        sums[customer_id] -= credit
+    uninvoiced: dict[str, int] = dict.fromkeys(found, 0)
+    for customer_id, amount in _rows(
+            db, f"SELECT customer_id, SUM(uninvoiced) FROM {t('rm_credit_orders')} WHERE "
+                f"customer_id IN ({marks}) GROUP BY customer_id", ids):
+        uninvoiced[customer_id] = int(amount or 0)
+    for customer_id, row in found.items():
+        row["open_receivables"] = from_minor(sums[customer_id], places)
+        row["unshipped_confirmed"] = from_minor(uninvoiced[customer_id], places)
+        row["exposure"] = row["open_receivables"] + row["unshipped_confirmed"]
+        if row["credit_limit"] is not None:
+            row["available"] = row["credit_limit"] - row["exposure"]
+        row["on_hold"] = bool(row["overdue"])
+    return found
+
+
+def orders_with_exposure(db: Database, customer_id: str) -> list[str]:
+    """The ids of a customer's confirmed orders that are neither cancelled nor paid in
+    full: those that may still carry credit exposure (``o2c.domain.credit``)."""
+    return [str(row[0]) for row in _rows(
+        db, f"SELECT id FROM {db.table('rm_orders')} WHERE customer_id = ? AND confirmed = 1 "
+            "AND cancelled = 0 AND status <> ? ORDER BY placed_at, id",
+        (customer_id, "paid"))]
 
 
 _ORDER_COLUMNS = ("id", "customer_id", "opportunity_id", "status", "net", "cost", "invoiced",
