@@ -35,7 +35,8 @@ POSTING_EVENTS = {"SalesOrder.Shipped": "cost", "SalesOrder.Invoiced": "total",
                   "SalesOrder.PaymentReceived": "amount",
                   "SalesOrder.InvoiceCredited": "total",
                   "Customer.CreditReceived": "amount", "Customer.CreditRefunded": "amount",
-                  "StockItem.Received": "value", "StockItem.Adjusted": "value"}
+                  "StockItem.Received": "value", "StockItem.Adjusted": "value",
+                  "SalesOrder.Returned": "total"}
 
 
 @dataclass
@@ -57,6 +58,9 @@ class Books:
     posting: list[tuple[UUID, int, int]] = field(default_factory=list)
     entries: int = 0
     payments: int = 0
+    #: Credit notes of returns: the customer credit a return leaves (CreditReceived
+    #: referenced by its number) is posted by the credit note's entry, not one of its own.
+    return_notes: set[str] = field(default_factory=set)
 
     def advance(self) -> int:
         """Reads and checks every event appended since the last call; returns the head."""
@@ -89,7 +93,10 @@ class Books:
             self.customers.add(event.originator_id)
         if name == "SalesOrder.PaymentReceived":
             self.payments += 1
-        if name in POSTING_EVENTS and getattr(event, POSTING_EVENTS[name]) != 0:
+        if name == "SalesOrder.Returned":
+            self.return_notes.add(event.credit_note_number)
+        if name in POSTING_EVENTS and getattr(event, POSTING_EVENTS[name]) != 0 and not (
+                name == "Customer.CreditReceived" and event.reference in self.return_notes):
             self.posting.append((*key, position))
         if isinstance(event, JournalEntry.Posted):
             self.entries += 1
@@ -130,6 +137,9 @@ class Books:
                 # DESIGN: invoiced <= shipped <= ordered per line.
                 assert ZERO <= order.invoiced[sku] <= order.shipped[sku] <= line["quantity"], (
                     f"order {oid} line {sku}")
+                # Returns: only invoiced goods come back (returned <= invoiced).
+                assert ZERO <= order.returned[sku] <= order.invoiced[sku], (
+                    f"order {oid} line {sku} returned")
                 left = line["quantity"] - order.shipped[sku]
                 if order.confirmed and not order.cancelled and left:
                     promised[(StockItem.create_id(sku), str(oid))] += left

@@ -15,6 +15,8 @@ as the business event, as a ``JournalEntry`` whose cause names the event.
 | payment received beyond the invoices (customer credit) | Cash | Accounts Receivable |
 | customer credit refunded | Accounts Receivable | Cash |
 | invoice credited | Sales Revenue (net), Sales Tax Payable (tax) | Accounts Receivable (total) |
+| goods returned, at cost | Inventory; Inventory Adjustments if damaged | Cost of Goods Sold |
+| goods returned, credited | Sales Revenue (net), Tax Payable (tax) | Receivable (total) |
 """
 
 from __future__ import annotations
@@ -100,3 +102,20 @@ def credit_refunded(amount: Decimal) -> Posting:
     """Unapplied customer credit paid back: Dr Receivable, Cr Cash."""
     return Posting("Customer.CreditRefunded", _lines((chart.RECEIVABLE, "debit", amount),
                                                      (chart.CASH, "credit", amount)))
+
+
+def goods_returned(restocked: Decimal, damaged: Decimal) -> Posting:
+    """Returned goods at the cost they left at: COGS reversed, the sound goods back into
+    Inventory, the damaged ones written off to Inventory Adjustments."""
+    return Posting("SalesOrder.Returned", _lines((chart.INVENTORY, "debit", restocked),
+                                                 (chart.ADJUSTMENTS, "debit", damaged),
+                                                 (chart.COGS, "credit", restocked + damaged)))
+
+
+def return_credited(net: Decimal, tax: Decimal, total: Decimal) -> Posting:
+    """The credit note of a return: Dr Revenue (net), Dr Tax Payable (tax), Cr Receivable
+    (total; what no open invoice took is the customer's unapplied credit, itself a
+    negative receivable)."""
+    return Posting("SalesOrder.Returned", _lines((chart.REVENUE, "debit", net),
+                                                 (chart.TAX_PAYABLE, "debit", tax),
+                                                 (chart.RECEIVABLE, "credit", total)))

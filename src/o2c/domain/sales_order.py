@@ -17,6 +17,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from o2c.domain import money, values
+from o2c.domain import returns as return_rules
 from o2c.domain.base import O2CAggregate
 from o2c.domain.errors import (
     InvalidInputError,
@@ -249,6 +250,30 @@ class SalesOrder(O2CAggregate):
         class_version = 1
         reason: str
 
+    class Returned(Aggregate.Event):
+        """The customer sent invoiced goods back (``o2c.domain.returns``): ``lines`` of
+        SKU, quantity, ``damaged`` and the ``cost`` they come back at (taken from this
+        order's most recent shipments of the SKU); credit note ``credit_note_number``
+        credits ``net`` and ``tax`` (``total``), shared over the invoices the goods were
+        on (``credits``: invoice number, goods, net, tax, total and what it ``applied``
+        to the invoice's open amount); ``unapplied``, what no open amount took, became
+        the customer's credit. Sound goods go back into stock at ``restocked_cost``;
+        damaged ones are written off at ``damaged_cost``."""
+
+        class_version = 1
+        return_no: int
+        lines: list[Line]
+        restocked_cost: Decimal
+        damaged_cost: Decimal
+        credit_note_number: str
+        credits: list[Line]
+        net: Decimal
+        tax: Decimal
+        total: Decimal
+        unapplied: Decimal
+        returned_on: date
+        reason: str
+
     @event(Placed)
     def __init__(self, customer_id: UUID, opportunity_id: UUID | None, lines: list[Line],
                  currency: str, tax_rate: Decimal, payment_terms_days: int) -> None:
@@ -405,6 +430,7 @@ class SalesOrder(O2CAggregate):
         self.cost += cost
         for line in lines:
             self.shipped[line["sku"]] += line["quantity"]
+        self._add_issue_layers(lines)
 
     def check_invoiceable(self, issued_on: date) -> None:
         """Refuses an invoice of a cancelled order, of nothing uninvoiced, or dated
@@ -541,6 +567,9 @@ class SalesOrder(O2CAggregate):
         if credited_on < invoice["issued_on"]:
             raise InvalidInputError(f"a credit note dated {credited_on} would precede invoice "
                                     f"{invoice_number} ({invoice['issued_on']})")
+        if invoice_number in self.invoice_returns:
+            raise InvalidStateError(f"goods on invoice {invoice_number} were returned and "
+                                    "credited; it cannot be credited in full")
         return invoice
 
     def credit(self, invoice_number: object, reason: object, credited_on: date,
@@ -580,6 +609,151 @@ class SalesOrder(O2CAggregate):
     def _cancelled(self, reason: str) -> None:
         self.cancelled = True
         self.cancel_reason = reason
+    # Returns (rules in o2c.domain.returns) ----------------------------------------
+
+    @property
+    def returned(self) -> dict[str, Decimal]:
+        """Per SKU, how much came back (state from before returns existed: none)."""
+        found: dict[str, Decimal] = self.__dict__.get("returned_qty", {})
+        return {line["sku"]: found.get(line["sku"], ZERO) for line in self.lines}
+
+    @property
+    def returns(self) -> list[Line]:
+        """Every return: number, date, credit note, goods and figures."""
+        found: list[Line] = self.__dict__.get("return_log", [])
+        return found
+
+    @property
+    def invoice_returns(self) -> dict[str, Any]:
+        """Per invoice number, what returns took off it: ``{"lines": {sku: q}, "net",
+        "tax"}``."""
+        found: dict[str, Any] = self.__dict__.get("returns_by_invoice", {})
+        return found
+
+    def issue_layers(self, sku: str) -> list[Line]:
+        """The quantity and cost of each shipment of ``sku`` still out with the customer,
+        oldest first."""
+        found: dict[str, list[Line]] = self.__dict__.get("issue_layers_by_sku", {})
+        return found.get(sku, [])
+
+    def _add_issue_layers(self, lines: list[Line]) -> None:
+        layers = self.__dict__.setdefault("issue_layers_by_sku", {})
+        for line in lines:
+            if line["quantity"]:
+                layers.setdefault(line["sku"], []).append(
+                    {"quantity": line["quantity"], "value": line["cost"]})
+
+    def plan_return(self, lines: Iterable[Mapping[str, object]], returned_on: date,
+                    reason: object = None) -> return_rules.PlannedReturn:
+        """Checks a return against this order (bad input; a line not on the order; more
+        than shipped and not yet returned: ``over_return``; goods not yet invoiced:
+        ``not_invoiced``; dated before the order's latest shipment) and works out the
+        cost each line comes back at and each invoice's share of the credit."""
+        checked = return_rules.check_return_lines(lines)
+        why = values.text(reason, "reason", max_length=values.MAX_LONG_TEXT, optional=True)
+        latest = self.latest_shipment
+        if latest is not None and returned_on < latest:
+            raise InvalidInputError(f"a return dated {returned_on} would precede the order's "
+                                    f"latest shipment ({latest}); date it then or later")
+        returned, by_sku = self.returned, {line["sku"]: line for line in self.lines}
+        planned: list[Line] = []
+        for line in checked:
+            sku, quantity = line["sku"], line["quantity"]
+            self.line(sku)
+            out = self.shipped[sku] - returned[sku]
+            if quantity > out:
+                raise return_rules.OverReturnError(
+                    f"{sku}: {quantity} to return, but only {out} of the "
+                    f"{self.shipped[sku]} shipped on order {self.number} is not yet returned")
+            billed = self.invoiced[sku] - returned[sku]
+            if quantity > billed:
+                raise return_rules.NotInvoicedError(
+                    f"{sku}: {quantity} to return, but only {billed} shipped on order "
+                    f"{self.number} is invoiced and not yet returned; invoice the rest first")
+            layers = self.issue_layers(sku)
+            if sum((x["quantity"] for x in layers), ZERO) != out:
+                raise InvalidStateError(f"{sku}: the cost of order {self.number}'s shipments "
+                                        "is not known (kept only since returns exist)")
+            _, cost = return_rules.take_newest(layers, quantity, self.places)
+            planned.append({**line, "cost": cost})
+        return return_rules.PlannedReturn(self.id, self.version, tuple(planned),
+                                     self._return_shares(checked, by_sku), returned_on,
+                                     why, self.places)
+
+    def _return_shares(self, lines: list[Line],
+                       by_sku: dict[str, Line]) -> tuple[return_rules.InvoiceShare, ...]:
+        """Takes the returned goods off the invoices not credited in full, newest first."""
+        takes: dict[str, dict[str, Decimal]] = {}
+        newest_first = [i for i in reversed(self.invoices) if not i["credited"]]
+        for line in lines:
+            left = line["quantity"]
+            for invoice in newest_first:
+                done = self.invoice_returns.get(invoice["invoice_number"], {}).get("lines", {})
+                on_it = sum((x["quantity"] for x in invoice["lines"]
+                             if x["sku"] == line["sku"]), ZERO) - done.get(line["sku"], ZERO)
+                take = min(left, on_it)
+                if take > ZERO:
+                    takes.setdefault(invoice["invoice_number"], {})[line["sku"]] = take
+                    left -= take
+            if left:
+                raise InvalidStateError(f"{line['sku']}: the order's invoices do not carry "
+                                        f"{left} of the goods to return")
+        by_number = {i["invoice_number"]: i for i in self.invoices}
+        return tuple(return_rules.invoice_share(by_number[number], taken,
+                                                self.invoice_returns.get(number, {}),
+                                                by_sku, self.places)
+                     for number, taken in takes.items())
+
+    def record_return(self, planned: return_rules.PlannedReturn,
+                      credit_note_number: str) -> None:
+        """Records a planned return with its credit note ``credit_note_number`` (the
+        next of the credit note series)."""
+        if (planned.order_id, planned.order_version) != (self.id, self.version):
+            raise InvalidStateError(f"order {self.number} changed since the return was "
+                                    "planned; plan it again")
+        self._returned(
+            return_no=len(self.returns) + 1, lines=list(planned.lines),
+            restocked_cost=planned.restocked_cost, damaged_cost=planned.damaged_cost,
+            credit_note_number=credit_note_number,
+            credits=[share.as_line() for share in planned.shares], net=planned.net,
+            tax=planned.tax, total=planned.total, unapplied=planned.unapplied,
+            returned_on=planned.returned_on, reason=planned.reason)
+
+    @event(Returned)
+    def _returned(self, return_no: int, lines: list[Line], restocked_cost: Decimal,
+                  damaged_cost: Decimal, credit_note_number: str, credits: list[Line],
+                  net: Decimal, tax: Decimal, total: Decimal, unapplied: Decimal,
+                  returned_on: date, reason: str) -> None:
+        returned = self.__dict__.setdefault("returned_qty", {})
+        layers = self.__dict__.setdefault("issue_layers_by_sku", {})
+        for line in lines:
+            sku = line["sku"]
+            returned[sku] = returned.get(sku, ZERO) + line["quantity"]
+            layers[sku], cost = return_rules.take_newest(
+                layers.get(sku, []), line["quantity"], self.places)
+            if cost != line["cost"]:  # the rounding rule changed since it was recorded
+                raise AssertionError(f"return replay took {cost}, the event recorded "
+                                     f"{line['cost']}")
+        by_invoice = self.__dict__.setdefault("returns_by_invoice", {})
+        by_number = {invoice["invoice_number"]: invoice for invoice in self.invoices}
+        for credit in credits:
+            done = by_invoice.setdefault(credit["invoice_number"],
+                                         {"lines": {}, "net": ZERO, "tax": ZERO})
+            for line in credit["lines"]:
+                done["lines"][line["sku"]] = done["lines"].get(line["sku"], ZERO) + line[
+                    "quantity"]
+            done["net"] += credit["net"]
+            done["tax"] += credit["tax"]
+            by_number[credit["invoice_number"]]["paid"] += credit["applied"]
+            self.paid += credit["applied"]
+        self.__dict__.setdefault("return_log", []).append({
+            "return_no": return_no, "returned_on": returned_on,
+            "credit_note_number": credit_note_number,
+            "lines": [{"sku": x["sku"], "quantity": x["quantity"], "damaged": x["damaged"],
+                       "cost": x["cost"]} for x in lines],
+            "restocked_cost": restocked_cost, "damaged_cost": damaged_cost, "net": net,
+            "tax": tax, "total": total, "applied": total - unapplied, "unapplied": unapplied,
+            "reason": reason})
 
 
 Invoice = dict[str, Any]

@@ -111,6 +111,15 @@ class StockItem(O2CAggregate):
         quantity: Decimal
         cost: Decimal
 
+    class ReturnedToStock(Aggregate.Event):
+        """Goods a customer returned (sound, not damaged) came back into stock at the
+        cost they left at for that order, as a new FIFO layer of this value."""
+
+        class_version = 1
+        order_id: UUID
+        quantity: Decimal
+        value: Decimal
+
     @staticmethod
     def create_id(sku: str) -> UUID:
         """Stock items are addressed by SKU: the id is derived from it."""
@@ -254,6 +263,22 @@ class StockItem(O2CAggregate):
         self.layers = _take_exactly(self.layers, quantity, cost)
         self.on_hand -= quantity
         self._unreserve(order_id, quantity)
+
+    # Returns ------------------------------------------------------------------
+
+    def restock(self, order_id: UUID, quantity: Decimal, value: Decimal) -> None:
+        """Puts goods returned on an order back into stock at ``value`` (the cost they
+        left at, worked out by the order): a new, newest FIFO layer."""
+        if quantity <= ZERO or value < ZERO:
+            raise InvalidInputError(f"{self.sku}: a restock needs a positive quantity and a "
+                                    "value of zero or more")
+        self._returned_to_stock(order_id=order_id, quantity=quantity, value=value)
+
+    @event(ReturnedToStock)
+    def _returned_to_stock(self, order_id: UUID, quantity: Decimal, value: Decimal) -> None:
+        self.layers.append({"quantity": quantity, "value": value,
+                            "unit_cost": quantize(value / quantity, _places_of(value))})
+        self.on_hand += quantity
 
     def state_digest(self) -> dict[str, Any]:
         """The state a test compares, as plain values."""

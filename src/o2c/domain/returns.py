@@ -1,0 +1,229 @@
+"""Returns of shipped goods: which goods may come back, at what cost, for what credit.
+
+A return is recorded on its ``SalesOrder`` (``SalesOrder.Returned``); this module holds
+its pure rules, so the aggregate only decides and assigns:
+
+- **What may be returned.** Goods invoiced and not yet returned: per line
+  ``returned <= invoiced <= shipped <= ordered``. More than was shipped and not yet
+  returned is ``over_return``; goods shipped but not yet invoiced are ``not_invoiced``
+  (invoice them first: the return then credits them).
+- **At what cost.** Each shipment recorded the FIFO cost of each SKU it issued
+  (``SalesOrder.Shipped`` lines' ``cost``). Those are the order's *issue layers* per
+  SKU; a return takes from the most recent shipments first (``take_newest``): a whole
+  layer at its value, part of one pro rata, rounded half to even to the currency's
+  places, the rest left in the layer. So what comes back never exceeds what left for
+  this order, and returning everything gives back exactly the COGS posted.
+- **For what credit.** The returned goods are taken off the order's invoices (not
+  credited in full by a credit note), newest first. Each invoice's share of the credit
+  is its net and tax not yet credited by returns, pro rata to the discounted line
+  values taken (``quantity x unit_price x (1 - discount%)``), rounded half to even;
+  returning the last of an invoice's goods credits exactly what is left of its net and
+  tax. Each invoice's share settles what is open on that invoice; what it cannot
+  settle (the invoice was paid) is the customer's unapplied credit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from o2c.domain import money, values
+from o2c.domain.errors import DomainError, InvalidInputError
+from o2c.domain.money import ZERO, quantize
+from o2c.domain.stock_item import check_sku
+
+MAX_LINES = 500
+HUNDRED = Decimal(100)
+Line = dict[str, Any]
+#: An issue layer: ``{"quantity": q, "value": v}`` of one shipment of one SKU.
+Layer = dict[str, Decimal]
+
+
+class OverReturnError(DomainError):
+    """A return of more of a line than was shipped and not yet returned (409
+    ``over_return``)."""
+
+    code = "over_return"
+
+
+class NotInvoicedError(DomainError):
+    """A return of goods shipped but not yet invoiced (409 ``not_invoiced``): invoice
+    them first, then the return credits them."""
+
+    code = "not_invoiced"
+
+
+def check_return_lines(lines: Iterable[Mapping[str, object]]) -> list[Line]:
+    """Return lines: distinct SKUs, positive quantities, ``damaged`` true or false
+    (false when left out)."""
+    checked: list[Line] = []
+    seen: set[str] = set()
+    for number, item in enumerate(lines, start=1):
+        if number > MAX_LINES:
+            raise InvalidInputError(f"a return has at most {MAX_LINES} lines")
+        line = values.mapping(item, f"line {number}")
+        sku = check_sku(line.get("sku"))
+        if sku in seen:
+            raise InvalidInputError(f"line {number}: SKU {sku} appears twice; return the "
+                                    "damaged and the sound goods of a SKU separately")
+        seen.add(sku)
+        damaged = line.get("damaged", False)
+        if damaged is None:
+            damaged = False
+        if not isinstance(damaged, bool):
+            raise InvalidInputError(f"line {number}: damaged must be true or false")
+        checked.append({"sku": sku, "damaged": damaged,
+                        "quantity": money.quantity(line.get("quantity"),
+                                                   what=f"line {number} quantity")})
+    if not checked:
+        raise InvalidInputError("a return needs at least one line")
+    return checked
+
+
+def take_newest(layers: list[Layer], quantity: Decimal,
+                places: int) -> tuple[list[Layer], Decimal]:
+    """Takes ``quantity`` from the newest layers first (the last of the list); returns
+    the layers left (oldest first) and the value taken. A whole layer is taken at its
+    value; part of one pro rata, rounded half to even, never more than the layer holds."""
+    left, taken, kept = quantity, ZERO, list(layers)
+    while left > ZERO:
+        if not kept:
+            raise AssertionError(f"{quantity} to take but only {quantity - left} in the layers")
+        layer = kept.pop()
+        if layer["quantity"] <= left:
+            left -= layer["quantity"]
+            taken += layer["value"]
+            continue
+        part = min(quantize(layer["value"] * left / layer["quantity"], places), layer["value"])
+        kept.append({"quantity": layer["quantity"] - left, "value": layer["value"] - part})
+        taken += part
+        left = ZERO
+    return kept, taken
+
+
+def line_weight(line: Mapping[str, Any], quantity: Decimal) -> Decimal:
+    """What ``quantity`` of an order line weighs in its invoice's net: quantity x unit
+    price x (1 - its discount in percent / 100), exact (a key for sharing, never posted)."""
+    percent: Decimal = line.get("discount_percent") or ZERO
+    price: Decimal = line["unit_price"]
+    return quantity * price * (HUNDRED - percent) / HUNDRED
+
+
+@dataclass(frozen=True)
+class InvoiceShare:
+    """What a return takes off one invoice: goods ``lines`` (SKU, quantity), ``net``
+    and ``tax`` credited, ``applied`` to what is open on it, the rest ``unapplied``."""
+
+    invoice_number: str
+    lines: tuple[tuple[str, Decimal], ...]
+    net: Decimal
+    tax: Decimal
+    applied: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        """Net and tax credited."""
+        return self.net + self.tax
+
+    @property
+    def unapplied(self) -> Decimal:
+        """What the invoice had no open amount for: the customer's credit."""
+        return self.total - self.applied
+
+    def as_line(self) -> Line:
+        """As stored on ``SalesOrder.Returned``."""
+        return {"invoice_number": self.invoice_number,
+                "lines": [{"sku": sku, "quantity": q} for sku, q in self.lines],
+                "net": self.net, "tax": self.tax, "total": self.total,
+                "applied": self.applied}
+
+
+def invoice_share(invoice: Mapping[str, Any], taken: Mapping[str, Decimal],
+                  already: Mapping[str, Any], lines_by_sku: Mapping[str, Mapping[str, Any]],
+                  places: int) -> InvoiceShare:
+    """The share of ``invoice`` for goods ``taken`` (SKU -> quantity) off it, given what
+    returns ``already`` took (``{"lines": {sku: q}, "net": n, "tax": t}``)."""
+    done: Mapping[str, Decimal] = already.get("lines", {})
+    net_left = invoice["net"] - already.get("net", ZERO)
+    tax_left = invoice["tax"] - already.get("tax", ZERO)
+    weight_left = weight_taken = ZERO
+    emptied = True
+    for line in invoice["lines"]:
+        sku = line["sku"]
+        remaining = line["quantity"] - done.get(sku, ZERO)
+        take = taken.get(sku, ZERO)
+        weight_left += line_weight(lines_by_sku[sku], remaining)
+        weight_taken += line_weight(lines_by_sku[sku], take)
+        emptied = emptied and take == remaining
+    if emptied:
+        net, tax = net_left, tax_left
+    elif weight_left == ZERO:
+        net = tax = quantize(ZERO, places)
+    else:
+        net = min(quantize(net_left * weight_taken / weight_left, places), net_left)
+        tax = min(quantize(tax_left * weight_taken / weight_left, places), tax_left)
+    applied = min(net + tax, invoice["total"] - invoice["paid"])
+    return InvoiceShare(invoice["invoice_number"],
+                        tuple((sku, q) for sku, q in taken.items() if q), net, tax,
+                        max(applied, quantize(ZERO, places)))
+
+
+@dataclass(frozen=True)
+class PlannedReturn:
+    """A return an order accepted (``SalesOrder.plan_return``): each line with the cost
+    it comes back at, each invoice's share of the credit, at that order version."""
+
+    order_id: UUID
+    order_version: int
+    lines: tuple[Line, ...]  # sku, quantity, damaged, cost
+    shares: tuple[InvoiceShare, ...]
+    returned_on: date
+    reason: str
+    places: int
+
+    def _sum(self, figures: Iterable[Decimal]) -> Decimal:
+        return quantize(sum(figures, ZERO), self.places)
+
+    @property
+    def restocked_cost(self) -> Decimal:
+        """The cost of the sound goods, back into stock."""
+        return self._sum(line["cost"] for line in self.lines if not line["damaged"])
+
+    @property
+    def damaged_cost(self) -> Decimal:
+        """The cost of the damaged goods, written off to Inventory Adjustments."""
+        return self._sum(line["cost"] for line in self.lines if line["damaged"])
+
+    @property
+    def net(self) -> Decimal:
+        """Revenue credited."""
+        return self._sum(share.net for share in self.shares)
+
+    @property
+    def tax(self) -> Decimal:
+        """Tax credited."""
+        return self._sum(share.tax for share in self.shares)
+
+    @property
+    def total(self) -> Decimal:
+        """The credit note's total."""
+        return self.net + self.tax
+
+    @property
+    def applied(self) -> Decimal:
+        """What the credit settles on the order's open invoices."""
+        return self._sum(share.applied for share in self.shares)
+
+    @property
+    def unapplied(self) -> Decimal:
+        """What is left of the credit: the customer's unapplied credit."""
+        return self.total - self.applied
+
+    @property
+    def skus(self) -> list[str]:
+        """The SKUs returned, in the order given."""
+        return [line["sku"] for line in self.lines]
