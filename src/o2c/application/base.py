@@ -14,6 +14,7 @@ from o2c.config import Settings
 from o2c.domain import values
 from o2c.domain.customer import Customer
 from o2c.domain.errors import InvalidInputError, NotFoundError, UnknownReferenceError
+from o2c.domain.price_list import DEFAULT, PriceList, price_for
 from o2c.domain.sales_order import SalesOrder, check_order_lines
 from o2c.domain.stock_item import StockItem, check_sku
 from o2c.persistence.locks import AggregateLocks
@@ -60,13 +61,46 @@ class UseCaseBase(Engine, UseCases):
                         reference=reference)
 
     def new_order(self, customer: Customer, lines: Sequence[Mapping[str, object]],
-                  opportunity_id: UUID | None = None) -> SalesOrder:
+                  opportunity_id: UUID | None = None, *, discount: object = None,
+                  day: date | None = None) -> SalesOrder:
         """A sales order for a customer, at the configured currency and tax rate, its
-        lines checked and every SKU known."""
-        checked = check_order_lines(lines, self.places)
+        lines priced (``priced_lines`` on ``day``), checked and every SKU known, with an
+        order ``discount`` in percent."""
+        checked = check_order_lines(self.priced_lines(customer, lines, day), self.places)
         for line in checked:
             self.stock_item_of(line["sku"], reference=True)
         return SalesOrder.place(customer.id, checked, currency=self.settings.currency,
                                 tax_rate=str(self.settings.tax_rate),
                                 payment_terms_days=customer.payment_terms_days,
-                                opportunity_id=opportunity_id)
+                                opportunity_id=opportunity_id, discount=discount)
+
+    def priced_lines(self, customer: Customer, lines: Sequence[Mapping[str, object]],
+                     day: date | None) -> list[Mapping[str, object]]:
+        """``lines`` with every missing ``unit_price`` taken from the customer's price
+        list on ``day``, else the default list's (``price_list.price_for``: none is
+        ``no_price``, 422, naming the SKU). Lines that are not objects or name no valid
+        SKU are left as they are, for ``check_order_lines`` to refuse."""
+        lists: list[PriceList | None] | None = None
+        priced: list[Mapping[str, object]] = []
+        for item in lines:
+            if not isinstance(item, dict) or item.get("unit_price") is not None:
+                priced.append(item)
+                continue
+            try:
+                sku = check_sku(item.get("sku"))
+            except InvalidInputError:
+                priced.append(item)
+                continue
+            if lists is None:
+                lists = [self.price_list(str(customer.id)), self.price_list(DEFAULT)]
+            if day is None:
+                raise InvalidInputError(f"line of SKU {sku}: a unit_price is required here")
+            priced.append({**item, "unit_price": price_for(lists, sku, day)})
+        return priced
+
+    def price_list(self, name: str) -> PriceList | None:
+        """The price list of that (checked) name, or None if it has no price yet."""
+        list_id = PriceList.create_id(name)
+        if not self.exists(list_id):
+            return None
+        return self.get(PriceList, list_id, f"price list {name}")

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from o2c.application.base import UseCaseBase
 from o2c.application.orders import effective_date
+from o2c.application.pricing import quoted_order
 from o2c.application.runner import Attempt, Outcome, Result, command
 from o2c.domain import posting_rules
 from o2c.domain.customer import DEFAULT_PAYMENT_TERMS_DAYS, Customer
@@ -116,14 +117,20 @@ class CRM(UseCaseBase):
         opp.move_to(stage)
         return Result(str(opp.id), opp.version), [opp]
 
-    @command("win_opportunity", id="opportunity_id")
+    @command("win_opportunity", id="opportunity_id", added=("discount_percent",))
     def win_opportunity(self, run: Attempt, opportunity_id: object,
-                        lines: Sequence[Mapping[str, object]]) -> Outcome:
-        """Closes a deal as won and hands it to the ERP as a sales order."""
+                        lines: Sequence[Mapping[str, object]] | None = None,
+                        discount_percent: object = None) -> Outcome:
+        """Closes a deal as won and hands it to the ERP as a sales order: of ``lines``
+        (priced as orders are) with ``discount_percent``, or without lines of the latest
+        quote, at its prices and discounts."""
         opp = self._opportunity(run, opportunity_id)
         opp.check_winnable()
         customer = self.get(Customer, opp.customer_id, "customer")
-        order = self.new_order(customer, lines, opportunity_id=opp.id)
+        if lines is None:
+            lines, discount_percent = quoted_order(opp, discount_percent)
+        order = self.new_order(customer, lines, opportunity_id=opp.id,
+                               discount=discount_percent, day=run.business_date())
         opp.win(order.id)
         return (Result(str(opp.id), opp.version, extra={"order_id": str(order.id)}),
                 [opp, order])

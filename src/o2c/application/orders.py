@@ -50,12 +50,16 @@ class Orders(UseCaseBase):
     #: A customer's orders that may carry exposure (set by ``bootstrap.build_app``).
     open_orders_of: OpenOrdersOf | None = None
 
-    @command("place_sales_order")
+    @command("place_sales_order", added=("discount_percent",))
     def place_sales_order(self, run: Attempt, customer_id: object,
-                          lines: Sequence[Mapping[str, object]]) -> Outcome:
-        """Places an order for an existing customer."""
+                          lines: Sequence[Mapping[str, object]],
+                          discount_percent: object = None) -> Outcome:
+        """Places an order for an existing customer: lines without a unit price take the
+        customer's price list on the business date (else the default list); an order
+        ``discount_percent`` applies to the lines' sum."""
         customer = self.get(Customer, str(customer_id), "customer", reference=True)
-        order = self.new_order(customer, lines)
+        order = self.new_order(customer, lines, discount=discount_percent,
+                               day=run.business_date())
         return Result(str(order.id), order.version), [order]
 
     @command("confirm_order", id="order_id")
@@ -157,6 +161,7 @@ class Orders(UseCaseBase):
             changed.append(customer)
         return (Result(str(order.id), order.version,
                        extra={"invoice_number": invoice.invoice_number,
+                              "gross": str(invoice.gross), "discount": str(invoice.discount),
                               "net": str(invoice.net), "tax": str(invoice.tax),
                               "total": str(invoice.total), "date": when.isoformat(),
                               "due_on": invoice.due_on.isoformat(),

@@ -19,6 +19,7 @@ from o2c.application.crm import CRM
 from o2c.application.engine import Engine
 from o2c.application.ledger import Ledger
 from o2c.application.orders import Orders
+from o2c.application.pricing import Pricing
 from o2c.application.returns import Returns
 from o2c.application.runner import CommandRunner
 from o2c.application.stock import Stock
@@ -32,7 +33,7 @@ from o2c.persistence.locks import AggregateLocks
 from o2c.persistence.sql import Database
 
 
-class O2C(CRM, Orders, Stock, Ledger, Returns):
+class O2C(CRM, Orders, Stock, Ledger, Pricing, Returns):
     """Order to cash: the use cases over one event-sourced log."""
 
     def __init__(self, settings: Settings, *, env: Mapping[str, str],

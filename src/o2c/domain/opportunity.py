@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -11,6 +13,14 @@ from eventsourcing.domain import Aggregate, event
 from o2c.domain import money, values
 from o2c.domain.base import O2CAggregate
 from o2c.domain.errors import InvalidInputError, InvalidStateError
+from o2c.domain.sales_order import (
+    Line,
+    Totals,
+    check_order_lines,
+    check_totals,
+    discount_percent,
+    order_totals,
+)
 
 #: The open pipeline stages, in order, with their default win probabilities (%).
 OPEN_STAGES: dict[str, int] = {
@@ -40,6 +50,23 @@ class Opportunity(O2CAggregate):
         class_version = 1
         stage: str
         probability: int
+
+    class Quoted(Aggregate.Event):
+        """A proposal was sent: ``lines`` of SKU, quantity, unit price (given, or from the
+        price lists on ``quoted_on``) and optional ``discount_percent``, an order
+        ``discount_percent``, and what they come to (``order_totals``). Winning the deal
+        without lines orders the latest quote."""
+
+        class_version = 1
+        quote_no: int
+        lines: list[Line]
+        discount_percent: Decimal
+        gross: Decimal
+        discount: Decimal
+        net: Decimal
+        tax: Decimal
+        total: Decimal
+        quoted_on: date
 
     class Won(Aggregate.Event):
         """The customer said yes; the deal became this sales order."""
@@ -103,6 +130,37 @@ class Opportunity(O2CAggregate):
     def _stage_changed(self, stage: str, probability: int) -> None:
         self.stage = stage
         self.probability = probability
+
+    @property
+    def latest_quote(self) -> dict[str, Any] | None:
+        """The last proposal sent (None before any)."""
+        found: dict[str, Any] | None = self.__dict__.get("last_quote")
+        return found
+
+    def quote(self, lines: Iterable[Mapping[str, object]], discount: object, *,
+              tax_rate: Decimal, places: int, quoted_on: date) -> Totals:
+        """Records a proposal of priced lines (every line has its unit price by now) and
+        an order discount; refused on a closed deal, bad lines or figures beyond the
+        limits. Its totals are worked out as the order's will be."""
+        checked = check_order_lines(lines, places)
+        percent = discount_percent(discount)
+        totals = check_totals(order_totals(checked, tax_rate, places, percent),
+                              "the quote's")
+        self._check_open()
+        number = (self.latest_quote or {}).get("quote_no", 0) + 1
+        self._quoted(quote_no=number, lines=checked, discount_percent=percent,
+                     gross=totals.gross, discount=totals.discount, net=totals.net,
+                     tax=totals.tax, total=totals.total, quoted_on=quoted_on)
+        return totals
+
+    @event(Quoted)
+    def _quoted(self, quote_no: int, lines: list[Line], discount_percent: Decimal,
+                gross: Decimal, discount: Decimal, net: Decimal, tax: Decimal,
+                total: Decimal, quoted_on: date) -> None:
+        self.last_quote = {"quote_no": quote_no, "lines": lines,
+                           "discount_percent": discount_percent, "gross": gross,
+                           "discount": discount, "net": net, "tax": tax, "total": total,
+                           "quoted_on": quoted_on}
 
     def check_winnable(self) -> None:
         """Refuses to win a deal that is already closed."""

@@ -20,6 +20,7 @@ from o2c.domain import money, values
 from o2c.domain import returns as return_rules
 from o2c.domain.base import O2CAggregate
 from o2c.domain.errors import (
+    InvalidAmountError,
     InvalidInputError,
     InvalidStateError,
     LimitExceededError,
@@ -31,15 +32,31 @@ from o2c.domain.stock_item import check_sku
 
 MAX_LINES = 500
 Line = dict[str, Any]
+#: Places of a discount in percent (``12.5`` or ``12.25``, not ``12.125``).
+PERCENT_PLACES = 2
+HUNDRED = Decimal(100)
 
 PLACED, CONFIRMED = "placed", "confirmed"
 PARTIALLY_SHIPPED, SHIPPED = "partially_shipped", "shipped"
 INVOICED, PAID, CANCELLED = "invoiced", "paid", "cancelled"
 
 
+def discount_percent(value: object, what: str = "discount_percent") -> Decimal:
+    """A discount in percent: from 0 to 100 with at most two decimal places (``"12.50"``);
+    None is no discount."""
+    if value is None:
+        return ZERO
+    percent = money.money(value, places=PERCENT_PLACES, what=what, allow_zero=True)
+    if percent > HUNDRED:
+        raise InvalidInputError(f"{what} must be from 0 to 100 (percent), not {percent}")
+    return ZERO if percent == ZERO else percent
+
+
 def check_order_lines(lines: Iterable[Mapping[str, object]], places: int) -> list[Line]:
     """Order lines: distinct SKUs, positive quantities, prices in the currency's unit, and
-    each line's total (quantity x unit price) within ``money.MAX_AMOUNT``."""
+    each line's total (quantity x unit price) within ``money.MAX_AMOUNT``. A line's
+    ``discount_percent`` (0 to 100, two places) is kept only when it is not zero, so an
+    undiscounted line is stored as it always was."""
     checked: list[Line] = []
     seen: set[str] = set()
     for number, item in enumerate(lines, start=1):
@@ -56,7 +73,12 @@ def check_order_lines(lines: Iterable[Mapping[str, object]], places: int) -> lis
         # Exact: at most 13 digits times 16 (the limits), within the context's 28.
         money.check_amount(quantity * unit_price,
                            f"line {number} total (quantity x unit_price)")
-        checked.append({"sku": sku, "quantity": quantity, "unit_price": unit_price})
+        checked_line: Line = {"sku": sku, "quantity": quantity, "unit_price": unit_price}
+        discount = discount_percent(line.get("discount_percent"),
+                                    f"line {number} discount_percent")
+        if discount:
+            checked_line["discount_percent"] = discount
+        checked.append(checked_line)
     if not checked:
         raise InvalidInputError("an order needs at least one line")
     return checked
@@ -79,7 +101,8 @@ class Shipment:
 
 @dataclass(frozen=True)
 class IssuedInvoice:
-    """What an invoice charged: its number, net, tax and total, and when it is due."""
+    """What an invoice charged: its number, net, tax and total, and when it is due;
+    ``gross`` before discounts and ``discount`` (gross - net)."""
 
     invoice_number: str
     net: Decimal
@@ -87,6 +110,8 @@ class IssuedInvoice:
     total: Decimal
     issued_on: date
     due_on: date
+    gross: Decimal | None = None
+    discount: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -137,21 +162,72 @@ def check_shipment_lines(lines: Iterable[Mapping[str, object]]) -> list[Line]:
 
 
 class Totals(NamedTuple):
-    """What lines come to: net, tax on the net, and both together."""
+    """What lines come to: net (after discounts), tax on the net, and both together;
+    ``gross`` (before discounts) and ``discount`` (gross - net)."""
 
     net: Decimal
     tax: Decimal
     total: Decimal
+    gross: Decimal = ZERO
+    discount: Decimal = ZERO
 
 
-def order_totals(lines: Iterable[Mapping[str, Any]], tax_rate: Decimal, places: int) -> Totals:
-    """Lines of quantity and unit price: each line's net rounded to the minor unit, their
-    sum, the tax on that sum (rounded) and the total. The aggregate and the read models
-    both count an order's value this way."""
-    net = sum((quantize(line["quantity"] * line["unit_price"], places) for line in lines),
-              ZERO)
+class LineAmounts(NamedTuple):
+    """One line's figures: gross (quantity x unit price), its discount, and net."""
+
+    gross: Decimal
+    discount: Decimal
+    net: Decimal
+
+
+def line_amounts(line: Mapping[str, Any], places: int,
+                 quantity: Decimal | None = None) -> LineAmounts:
+    """A line's gross ``quantize(q x p)`` and net ``quantize(q x p x (1 - d/100))`` (d its
+    ``discount_percent``, 0 when absent), each rounded once, half to even, from the exact
+    product; its discount is gross - net. ``quantity`` overrides the line's (an invoice
+    of part of it)."""
+    amount = (line["quantity"] if quantity is None else quantity) * line["unit_price"]
+    percent = line.get("discount_percent") or ZERO
+    gross = quantize(amount, places)
+    net = quantize(amount * (HUNDRED - percent) / HUNDRED, places) if percent else gross
+    return LineAmounts(gross, gross - net, net)
+
+
+def order_totals(lines: Iterable[Mapping[str, Any]], tax_rate: Decimal, places: int,
+                 discount: Decimal | None = None) -> Totals:
+    """What lines of quantity, unit price and optional ``discount_percent`` come to, with
+    an order ``discount`` in percent on their sum. The aggregate (orders and invoices)
+    and the read models all count an order's value here, so it is one rule:
+
+    - each line's gross and net: ``line_amounts`` (rounded per line);
+    - the lines' nets summed, exactly: S;
+    - the order's net: ``quantize(S x (1 - D/100))`` (D the order discount), rounded
+      once half to even; S itself when D is 0;
+    - gross: the sum of line grosses; discount: gross - net (line and order
+      discounts together);
+    - tax: ``quantize(net x tax_rate)``; total: net + tax.
+
+    Every step is exact before its one rounding (the factors have at most four places
+    and the products stay far inside the 28 digits of the decimal context, the line's
+    gross being within ``MAX_AMOUNT``)."""
+    gross = subtotal = ZERO
+    for line in lines:
+        figures = line_amounts(line, places)
+        gross += figures.gross
+        subtotal += figures.net
+    percent = discount or ZERO
+    net = quantize(subtotal * (HUNDRED - percent) / HUNDRED, places) if percent else subtotal
     tax = quantize(net * tax_rate, places)
-    return Totals(net, tax, net + tax)
+    return Totals(net, tax, net + tax, gross, gross - net)
+
+
+def check_totals(totals: Totals, what: str, *,
+                 error: type[Exception] = InvalidAmountError) -> Totals:
+    """Refuses totals whose gross or total with tax is beyond ``money.MAX_AMOUNT`` (net,
+    discount and tax are at most these); returns them otherwise."""
+    money.check_amount(totals.total, f"{what} total with tax", error=error)
+    money.check_amount(totals.gross, f"{what} gross (before discounts)", error=error)
+    return totals
 
 
 def order_status(*, cancelled: bool, confirmed: bool, any_shipped: bool, fully_shipped: bool,
@@ -177,15 +253,23 @@ class SalesOrder(O2CAggregate):
     """A customer's order: placed, confirmed, shipped, invoiced and paid, or cancelled."""
 
     class Placed(Aggregate.Created):
-        """An order was placed (directly, or by winning an opportunity)."""
+        """An order was placed (directly, or by winning an opportunity). Its lines may
+        carry ``discount_percent``; ``discount_percent`` here is the order's discount on
+        the lines' sum (version 1 events had none: upcast to 0)."""
 
-        class_version = 1
+        class_version = 2
         customer_id: UUID
         opportunity_id: UUID | None
         lines: list[Line]
         currency: str
         tax_rate: Decimal
         payment_terms_days: int
+        discount_percent: Decimal
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Orders placed before discounts existed had none."""
+            state["discount_percent"] = ZERO
 
     class Confirmed(Aggregate.Event):
         """Stock for every line was reserved; the order will be fulfilled."""
@@ -202,9 +286,11 @@ class SalesOrder(O2CAggregate):
         shipped_on: date
 
     class Invoiced(Aggregate.Event):
-        """An invoice was issued for what was shipped and not yet invoiced."""
+        """An invoice was issued for what was shipped and not yet invoiced: ``gross``
+        before discounts, ``discount``, ``net`` (gross - discount: the revenue), ``tax``
+        and ``total`` (version 1 events had no discounts: gross is their net)."""
 
-        class_version = 1
+        class_version = 2
         invoice_number: str
         lines: list[Line]
         net: Decimal
@@ -212,6 +298,14 @@ class SalesOrder(O2CAggregate):
         total: Decimal
         issued_on: date
         due_on: date
+        gross: Decimal
+        discount: Decimal
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Invoices issued before discounts: gross is the net, nothing discounted."""
+            state["gross"] = state["net"]
+            state["discount"] = state["net"] - state["net"]  # zero at the net's places
 
     class PaymentReceived(Aggregate.Event):
         """The customer paid; ``allocations`` apply it to the oldest open invoices."""
@@ -276,8 +370,10 @@ class SalesOrder(O2CAggregate):
 
     @event(Placed)
     def __init__(self, customer_id: UUID, opportunity_id: UUID | None, lines: list[Line],
-                 currency: str, tax_rate: Decimal, payment_terms_days: int) -> None:
+                 currency: str, tax_rate: Decimal, payment_terms_days: int,
+                 discount_percent: Decimal) -> None:
         self.customer_id = customer_id
+        self.order_discount_percent = discount_percent
         self.opportunity_id = opportunity_id
         self.lines = lines
         self.currency = currency
@@ -297,16 +393,18 @@ class SalesOrder(O2CAggregate):
     @classmethod
     def place(cls, customer_id: UUID, lines: Iterable[Mapping[str, object]], *,
               currency: str, tax_rate: object, payment_terms_days: int,
-              opportunity_id: UUID | None = None) -> SalesOrder:
-        """Places an order after checking its lines and its total with tax."""
+              opportunity_id: UUID | None = None, discount: object = None) -> SalesOrder:
+        """Places an order after checking its lines, its order ``discount`` (percent)
+        and its gross and total with tax."""
         places = money.minor_units(currency)
         checked, rate = check_order_lines(lines, places), money.rate(tax_rate)
-        money.check_amount(order_totals(checked, rate, places).total,
-                           "the order's total with tax")
+        percent = discount_percent(discount)
+        check_totals(order_totals(checked, rate, places, percent), "the order's")
         return cls(
             customer_id=customer_id, opportunity_id=opportunity_id, lines=checked,
             currency=currency, tax_rate=rate,
             payment_terms_days=values.whole_days(payment_terms_days, "payment_terms_days"),
+            discount_percent=percent,
         )
 
     # Derived state --------------------------------------------------------------
@@ -322,9 +420,21 @@ class SalesOrder(O2CAggregate):
         return "SO-" + self.id.hex[:12].upper()
 
     @property
+    def discount_percent(self) -> Decimal:
+        """The order's discount on its lines' sum, in percent (0 for an order placed, or
+        a snapshot taken, before discounts)."""
+        found: Decimal = self.__dict__.get("order_discount_percent", ZERO)
+        return found
+
+    @property
+    def totals(self) -> Totals:
+        """The whole order's gross, discount, net, tax and total."""
+        return order_totals(self.lines, self.tax_rate, self.places, self.discount_percent)
+
+    @property
     def total(self) -> Decimal:
-        """Net value of the whole order, before tax."""
-        return order_totals(self.lines, self.tax_rate, self.places).net
+        """Net value of the whole order (after discounts), before tax."""
+        return self.totals.net
 
     @property
     def invoiced_total(self) -> Decimal:
@@ -452,26 +562,34 @@ class SalesOrder(O2CAggregate):
         for line in self.lines:
             quantity = self.shipped[line["sku"]] - self.invoiced[line["sku"]]
             if quantity:
-                lines.append({"sku": line["sku"], "quantity": quantity,
-                              "unit_price": line["unit_price"],
-                              "net": quantize(quantity * line["unit_price"], self.places)})
+                figures = line_amounts(line, self.places, quantity)
+                invoiced: Line = {"sku": line["sku"], "quantity": quantity,
+                                  "unit_price": line["unit_price"], "net": figures.net}
+                if "discount_percent" in line:  # undiscounted lines stored as before
+                    invoiced.update(discount_percent=line["discount_percent"],
+                                    gross=figures.gross)
+                lines.append(invoiced)
         if not lines:
             raise NothingToInvoiceError(f"order {self.number}: nothing shipped is uninvoiced")
-        net = sum((line["net"] for line in lines), ZERO)
-        tax = quantize(net * self.tax_rate, self.places)
-        money.check_amount(net + tax, "the invoice's total", error=LimitExceededError)
-        self._invoiced(invoice_number=number, lines=lines, net=net, tax=tax, total=net + tax,
-                       issued_on=issued_on,
-                       due_on=issued_on + timedelta(days=self.payment_terms_days))
+        totals = check_totals(order_totals(lines, self.tax_rate, self.places,
+                                           self.discount_percent),
+                              "the invoice's", error=LimitExceededError)
+        self._invoiced(invoice_number=number, lines=lines, net=totals.net, tax=totals.tax,
+                       total=totals.total, issued_on=issued_on,
+                       due_on=issued_on + timedelta(days=self.payment_terms_days),
+                       gross=totals.gross, discount=totals.discount)
         issued = self.invoices[-1]
-        return IssuedInvoice(number, net, tax, net + tax, issued_on, issued["due_on"])
+        return IssuedInvoice(number, totals.net, totals.tax, totals.total, issued_on,
+                             issued["due_on"], totals.gross, totals.discount)
 
     @event(Invoiced)
     def _invoiced(self, invoice_number: str, lines: list[Line], net: Decimal, tax: Decimal,
-                  total: Decimal, issued_on: date, due_on: date) -> None:
+                  total: Decimal, issued_on: date, due_on: date, gross: Decimal,
+                  discount: Decimal) -> None:
         for line in lines:
             self.invoiced[line["sku"]] += line["quantity"]
-        self.invoices.append({"invoice_number": invoice_number, "net": net, "tax": tax,
+        self.invoices.append({"invoice_number": invoice_number, "gross": gross,
+                              "discount": discount, "net": net, "tax": tax,
                               "total": total, "paid": quantize(ZERO, self.places),
                               "issued_on": issued_on,
                               "due_on": due_on, "credited": False,
@@ -609,6 +727,7 @@ class SalesOrder(O2CAggregate):
     def _cancelled(self, reason: str) -> None:
         self.cancelled = True
         self.cancel_reason = reason
+
     # Returns (rules in o2c.domain.returns) ----------------------------------------
 
     @property

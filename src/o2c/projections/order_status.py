@@ -50,7 +50,10 @@ class OrderStatus(ReadModel):
 
     def _placed(self, e: Envelope, rows: Rows) -> None:
         event: Any = e.event
-        net = self.minor(order_totals(event.lines, event.tax_rate, self.places).net)
+        # ``discount_percent``: the order's discount; absent from version 1 events.
+        discount = event.discount_percent if "discount_percent" in event.raw else None
+        net = self.minor(order_totals(event.lines, event.tax_rate, self.places,
+                                      discount).net)
         row = {
             "id": aggregate_id(e), "customer_id": str(event.customer_id),
             "opportunity_id": str(event.opportunity_id) if event.opportunity_id else None,

@@ -18,6 +18,9 @@ from o2c.api.schemas.opportunities import (
     OpportunityPublic,
     OpportunityWonPublic,
     OrderProgressPublic,
+    QuoteOpportunity,
+    QuotePublic,
+    QuoteSummaryPublic,
     WinOpportunity,
 )
 from o2c.domain.errors import NotFoundError
@@ -51,9 +54,23 @@ def win_opportunity(app: AppDep, ctx: ContextDep, opportunity_id: PathId, body: 
             {"sku": "NT-SENSOR-100", "quantity": "80", "unit_price": "89.00"},
             {"sku": "NT-GATEWAY-200", "quantity": "5", "unit_price": "464.00"}]})]
                     ) -> OpportunityWonPublic:
-    """Close a deal as won: it becomes a sales order."""
-    return answer(app.win_opportunity(ctx, opportunity_id, lines_of(body.lines)),
-                  OpportunityWonPublic)
+    """Close a deal as won: it becomes a sales order (of the latest quote, without lines)."""
+    return answer(app.win_opportunity(
+        ctx, opportunity_id, None if body.lines is None else lines_of(body.lines),
+        discount_percent=body.discount_percent), OpportunityWonPublic)
+
+
+@router.post("/{opportunity_id}/quote", status_code=201, response_model=QuotePublic,
+             dependencies=SALES)
+def quote_opportunity(app: AppDep, ctx: ContextDep, opportunity_id: PathId, body: Annotated[
+        QuoteOpportunity, example("Priced from the lists, 5 % off", {
+            "lines": [{"sku": "NT-SENSOR-100", "quantity": "80"},
+                      {"sku": "NT-GATEWAY-200", "quantity": "5", "unit_price": "464.00",
+                       "discount_percent": "10"}],
+            "discount_percent": "5"})]) -> QuotePublic:
+    """Record a proposal, priced as its order will be; winning without lines orders it."""
+    return answer(app.quote_opportunity(ctx, opportunity_id, lines_of(body.lines),
+                                        discount_percent=body.discount_percent), QuotePublic)
 
 
 @router.post("/{opportunity_id}/lose", response_model=CommandPublic, dependencies=SALES)
@@ -84,7 +101,8 @@ def get_opportunity(response: Response, app: AppDep, opportunity_id: PathId) -> 
         amount=opp.amount, expected_close_date=opp.expected_close_date, stage=opp.stage,
         probability=opp.probability, lead_id=str(opp.lead_id) if opp.lead_id else None,
         order_id=str(opp.order_id) if opp.order_id else None, lost_reason=opp.lost_reason,
-        order=progress))
+        order=progress, quote=None if opp.latest_quote is None
+        else QuoteSummaryPublic.model_validate(opp.latest_quote)))
 
 
 @router.get("", response_model=OpportunityListPublic, dependencies=[allow(*ALL_ROLES)])

@@ -27,6 +27,7 @@ from o2c.api.schemas.sales_orders import (
     ShipOrder,
 )
 from o2c.domain.money import ZERO, quantize
+from o2c.domain.sales_order import line_amounts
 
 router = APIRouter(prefix="/sales-orders", tags=["sales orders"], route_class=ExactJSONRoute)
 SALES, WAREHOUSE, FINANCE = [allow("sales")], [allow("warehouse")], [allow("finance")]
@@ -41,7 +42,8 @@ def place_sales_order(app: AppDep, ctx: ContextDep, body: Annotated[
             "lines": [{"sku": "NT-GATEWAY-200", "quantity": "2", "unit_price": "480.00"}]})]
                       ) -> CommandPublic:
     """Place an order for an existing customer."""
-    return answer(app.place_sales_order(ctx, body.customer_id, lines_of(body.lines)),
+    return answer(app.place_sales_order(ctx, body.customer_id, lines_of(body.lines),
+                                        discount_percent=body.discount_percent),
                   CommandPublic)
 
 
@@ -109,6 +111,7 @@ def cancel_order(app: AppDep, ctx: ContextDep, order_id: PathId, body: Annotated
 def get_sales_order(response: Response, app: AppDep, order_id: PathId) -> SalesOrderPublic:
     """An order: its lines, what shipped, its invoices and payments."""
     order = app.sales_order(order_id)
+    totals = order.totals
     return versioned(response, SalesOrderPublic(
         id=str(order.id), version=order.version, number=order.number,
         customer_id=str(order.customer_id),
@@ -116,10 +119,16 @@ def get_sales_order(response: Response, app: AppDep, order_id: PathId) -> SalesO
         status=order.status, currency=order.currency, tax_rate=order.tax_rate,
         lines=[OrderLinePublic(sku=line["sku"], quantity=line["quantity"],
                                unit_price=line["unit_price"], shipped=order.shipped[line["sku"]],
-                               invoiced=order.invoiced[line["sku"]]) for line in order.lines],
-        total=order.total,
+                               invoiced=order.invoiced[line["sku"]],
+                               discount_percent=line.get("discount_percent", ZERO),
+                               **line_amounts(line, order.places)._asdict())
+               for line in order.lines],
+        total=order.total, gross=totals.gross, discount=totals.discount,
+        discount_percent=order.discount_percent, tax=totals.tax,
+        total_with_tax=totals.total,
         invoices=[InvoiceSummaryPublic(
-            **{k: v for k, v in invoice.items() if k != "lines"},
+            **{"gross": invoice["net"], "discount": invoice["net"] - invoice["net"],
+               **{k: v for k, v in invoice.items() if k != "lines"}},
             open=quantize(ZERO, order.places) if invoice["credited"]
             else invoice["total"] - invoice["paid"])
                   for invoice in order.invoices],

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field
 
 from o2c.api.schemas.common import Amount, Command, CommandPublic, Day, Dec, LongText, Name, Out
-from o2c.api.schemas.sales_orders import OrderLines
+from o2c.api.schemas.sales_orders import OrderLines, Percent
 
 #: Longest stage name a body may carry (the domain then checks it is a pipeline stage).
 MAX_STAGE = 40
@@ -30,9 +30,45 @@ class ChangeStage(Command):
 
 
 class WinOpportunity(Command):
-    """Close a deal as won; its lines become the sales order."""
+    """Close a deal as won; its lines become the sales order (priced as orders are,
+    with an optional order discount). Without lines, the latest quote becomes the order
+    at its prices and discounts."""
+
+    # Declared as the order's lines (so the spec shows their limits), absent when not sent.
+    lines: OrderLines = Field(default=None)
+    discount_percent: Percent | None = None
+
+
+class QuoteOpportunity(Command):
+    """A proposal: lines priced as an order placed today would be (a line without
+    ``unit_price`` takes the customer's price list, else the default list), with line
+    and order discounts."""
 
     lines: OrderLines
+    discount_percent: Percent | None = None
+
+
+class QuoteLinePublic(Out):
+    """A quoted line, with the unit price it was quoted at."""
+
+    sku: str
+    quantity: Dec
+    unit_price: Dec
+    discount_percent: Dec | None = None
+
+
+class QuotePublic(CommandPublic):
+    """A recorded quote and what it comes to."""
+
+    quote_no: int
+    quoted_on: dt.date
+    lines: list[QuoteLinePublic]
+    discount_percent: Dec
+    gross: Dec
+    discount: Dec
+    net: Dec
+    tax: Dec
+    total: Dec
 
 
 class LoseOpportunity(Command):
@@ -74,6 +110,21 @@ class OpportunityPublic(Out):
     order_id: str | None
     lost_reason: str
     order: OrderProgressPublic | None
+    quote: QuoteSummaryPublic | None = None
+
+
+class QuoteSummaryPublic(Out):
+    """The deal's latest quote."""
+
+    quote_no: int
+    quoted_on: dt.date
+    lines: list[QuoteLinePublic]
+    discount_percent: Dec
+    gross: Dec
+    discount: Dec
+    net: Dec
+    tax: Dec
+    total: Dec
 
 
 class OpportunityItemPublic(Out):

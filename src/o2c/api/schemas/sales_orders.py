@@ -22,13 +22,19 @@ from o2c.api.schemas.common import (
 from o2c.domain import values
 from o2c.domain.sales_order import MAX_LINES
 
+#: A discount in percent, 0 to 100, at most two decimal places (checked by the domain).
+Percent = Annotated[Dec, Field(examples=["10"], description=(
+    "A discount in percent: 0 to 100, at most two decimal places."))]
+
 
 class OrderLine(Command):
-    """A SKU, how many, and at what unit price."""
+    """A SKU, how many, at what unit price (left out: the customer's price list on the
+    order date, else the default list) and an optional line discount."""
 
     sku: Sku
     quantity: Quantity
-    unit_price: Amount
+    unit_price: Amount | None = None
+    discount_percent: Percent | None = None
 
 
 #: An order's lines (a won opportunity's too): as many as the domain accepts.
@@ -36,10 +42,11 @@ OrderLines = Annotated[list[OrderLine], Field(min_length=1, max_length=MAX_LINES
 
 
 class PlaceSalesOrder(Command):
-    """An order for an existing customer."""
+    """An order for an existing customer, with an optional discount on the lines' sum."""
 
     customer_id: Name
     lines: OrderLines
+    discount_percent: Percent | None = None
 
 
 class ShipmentLine(Command):
@@ -110,6 +117,8 @@ class InvoicePublic(CommandPublic):
     """An issued invoice."""
 
     invoice_number: str
+    gross: Dec | None = None
+    discount: Dec | None = None
     net: Dec
     tax: Dec
     total: Dec
@@ -156,12 +165,18 @@ class OrderLinePublic(Out):
     unit_price: Dec
     shipped: Dec
     invoiced: Dec
+    discount_percent: Dec | None = None
+    gross: Dec | None = None
+    discount: Dec | None = None
+    net: Dec | None = None
 
 
 class InvoiceSummaryPublic(Out):
     """An invoice on an order."""
 
     invoice_number: str
+    gross: Dec | None = None
+    discount: Dec | None = None
     net: Dec
     tax: Dec
     total: Dec
@@ -185,6 +200,12 @@ class SalesOrderPublic(Out):
     tax_rate: Dec
     lines: list[OrderLinePublic]
     total: Dec
+    gross: Dec | None = Field(default=None, description="Before discounts.")
+    discount: Dec | None = Field(default=None, description="Line and order discounts.")
+    discount_percent: Dec | None = Field(default=None,
+                                         description="The order's discount on its lines.")
+    tax: Dec | None = None
+    total_with_tax: Dec | None = None
     invoices: list[InvoiceSummaryPublic]
     paid: Dec
     open_balance: Dec
