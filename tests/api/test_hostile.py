@@ -131,6 +131,8 @@ def _world(app: O2C) -> list[Route]:
         Route(f"/sales-orders/{invoiced}/payments", {"amount": "1.00", "reference": "ach"}, 201),
         Route(f"/sales-orders/{to_credit}/credit-notes",
               {"invoice_number": invoice_number, "reason": "wrong price"}, 201),
+        Route(f"/sales-orders/{invoiced}/returns",
+              {"lines": [{"sku": "HX-1", "quantity": "1"}], "reason": "wrong"}, 201),
         Route(f"/sales-orders/{placed2}/cancel", {"reason": "changed plans"}, 200),
         Route(f"/customers/{customer}/refunds", {"amount": "1.00", "reference": "ach out",
                                                  "date": today}, 201),

@@ -34,6 +34,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/sales-orders/{order_id}/payments"): FINANCE,
     ("POST", "/sales-orders/{order_id}/credit-notes"): FINANCE,
     ("POST", "/customers/{customer_id}/refunds"): FINANCE,
+    ("POST", "/sales-orders/{order_id}/returns"): WAREHOUSE | FINANCE,
+    ("GET", "/sales-orders/{order_id}/returns"): ALL,
     ("POST", "/ledger-accounts"): FINANCE,
     ("POST", "/journal-entries"): FINANCE,
     ("POST", "/journal-entries/{entry_id}/reverse"): FINANCE,

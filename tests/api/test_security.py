@@ -87,6 +87,8 @@ STEPS: list[tuple[str, Callable[[State], str], Callable[[State], dict[str, Any]]
      lambda s: {"amount": "1.00"}, {}),
     ("/sales-orders/{order_id}/payments", lambda s: f"/sales-orders/{s['order']}/payments",
      lambda s: {"amount": "1000.00"}, {}),  # an overpayment: the customer's credit
+    ("/sales-orders/{order_id}/returns", lambda s: f"/sales-orders/{s['order']}/returns",
+     lambda s: {"lines": [{"sku": "SEC-1", "quantity": "1"}]}, {}),
     ("/customers/{customer_id}/refunds", lambda s: f"/customers/{s['customer']}/refunds",
      lambda s: {"amount": "1.00"}, {}),
     ("/ledger-accounts", lambda s: "/ledger-accounts",

@@ -34,6 +34,7 @@ from o2c.api.routes import (
     opportunities,
     price_lists,
     reports,
+    returns,
     sales_orders,
     stock_items,
 )
@@ -88,7 +89,7 @@ def create_app(settings: Settings | None = None, app: O2C | None = None) -> Fast
     errors.install(api)
     web.install(api)  # the web app's pages first: they share /leads, for browsers only
     for module in (leads, customers, opportunities, stock_items, sales_orders, invoices, ledger,
-                   price_lists, reports, audit, health, docs):
+                   returns, price_lists, reports, audit, health, docs):
         api.include_router(module.router)
     middleware.install(api, metrics)
     _access_log()

@@ -32,6 +32,8 @@ class Inventory(ReadModel):
             e, r, on_hand=-self.milli(e.event.quantity),
             reserved=-self.milli(e.event.quantity),
             value=-self.minor(e.event.cost)))
+        self.on(StockItem.ReturnedToStock, lambda e, r: self._change(
+            e, r, on_hand=self.milli(e.event.quantity), value=self.minor(e.event.value)))
 
     def _registered(self, e: Envelope, rows: Rows) -> None:
         event: Any = e.event

@@ -36,6 +36,10 @@ class OrderStatus(ReadModel):
         self.on(SalesOrder.InvoiceCredited, lambda e, r: self._update(
             e, r, invoiced_qty=-self._lines_quantity(e), invoiced=-self.minor(e.event.total)))
         self.on(SalesOrder.Cancelled, lambda e, r: self._update(e, r, cancelled=1))
+        # A return's credit settles open invoices as a payment would (the aggregate's
+        # ``paid`` counts it too); what it left is the customer's credit.
+        self.on(SalesOrder.Returned, lambda e, r: self._update(e, r, paid=sum(
+            self.minor(credit["applied"]) for credit in e.event.credits)))
 
     @staticmethod
     def _lines_quantity(e: Envelope) -> int:

@@ -42,6 +42,7 @@ class Receivables(ReadModel):
         self.on(SalesOrder.PaymentReceived, self._paid)
         self.on(SalesOrder.InvoiceCredited, self._credited)
         self.on(SalesOrder.CreditAllocated, self._credit_allocated)
+        self.on(SalesOrder.Returned, self._returned)
         self.on(Customer.CreditReceived, lambda e, r: self._credit_moved(
             e, r, e.event.received_on, self.minor(e.event.amount)))
         self.on(Customer.CreditApplied, lambda e, r: self._credit_moved(
@@ -59,6 +60,22 @@ class Receivables(ReadModel):
         rows.add("rm_invoice_settlements", {
             "position": e.position, "invoice_number": event.invoice_number,
             "settled_on": event.allocated_on.isoformat(), "amount": amount})
+
+    def _returned(self, e: Envelope, rows: Rows) -> None:
+        """A return's credit note settles what was open on the invoices its goods were on
+        (counted as credited); what it left is the customer's credit (CreditReceived)."""
+        event: Any = e.event
+        for credit in event.credits:
+            amount = self.minor(credit["applied"])
+            if not amount:
+                continue
+            invoice = rows.get("rm_invoices", (credit["invoice_number"],))
+            assert invoice is not None, f"return credits unknown {credit['invoice_number']}"
+            invoice["credited"] += amount
+            rows.put("rm_invoices", (credit["invoice_number"],), invoice)
+            rows.add("rm_invoice_settlements", {
+                "position": e.position, "invoice_number": credit["invoice_number"],
+                "settled_on": event.returned_on.isoformat(), "amount": amount})
 
     @staticmethod
     def _credit_moved(e: Envelope, rows: Rows, day: Any, amount: int) -> None:
