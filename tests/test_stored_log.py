@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -60,6 +61,7 @@ def without_new_receivables(found: dict[str, object]) -> dict[str, object]:
     """AR aging without what newer code adds (each invoice's customer name and order
     number, each customer's open amount and unapplied credit, the credit and net
     totals), each checked: the old log has no customer credit, so net == open."""
+    without_stale(found)
     report: dict[str, object] = found["ar-aging.json"]  # type: ignore[assignment]
     invoices: list[dict[str, object]] = report["invoices"]  # type: ignore[assignment]
     for invoice in invoices:
@@ -71,6 +73,16 @@ def without_new_receivables(found: dict[str, object]) -> dict[str, object]:
     assert (report.pop("unapplied_credit"), report.pop("net_receivable")) == (
         "0.00", report["total_open"])
     return found
+
+
+def without_stale(found: dict[str, object]) -> None:
+    """The pipeline without what activities added (stale counts per stage and of leads,
+    the stale list), checked to agree with each other."""
+    report: dict[str, Any] = found["pipeline.json"]  # type: ignore[assignment]
+    stale = report.pop("stale")
+    by_stage = sum(stage.pop("stale") for stage in report["stages"])
+    leads = report["leads"].pop("stale")
+    assert stale["count"] == len(stale["items"]) == by_stage + leads
 
 
 def without_new_accounts(found: dict[str, object]) -> dict[str, object]:

@@ -50,7 +50,8 @@ JSON = {"Authorization": ADMIN, "Content-Type": "application/json"}
 NUMERIC = {"quantity", "unit_price", "unit_cost", "counted_quantity", "amount", "credit_limit",
            "debit", "credit"}
 DATES = {"expected_close_date", "date", "through"}
-FREE_TEXT = {"name", "company", "source", "reason", "title", "memo", "note", "reference"}
+FREE_TEXT = {"name", "company", "source", "reason", "title", "memo", "note", "reference",
+             "owner", "outcome"}
 
 #: No field may take these.
 NEVER: list[Any] = [True, {}, [], [[["deep"]]], 10**400, -(10**400), 1e308, -1e308,
@@ -102,6 +103,8 @@ def _world(app: O2C) -> list[Route]:
     invoice_number = app.sales_order(to_credit).invoices[0]["invoice_number"]
     overpaid = order("confirm", "ship", "invoice")
     app.pay_order(ctx, overpaid, "5000.00")  # leaves the customer credit to refund
+    tasks = [app.log_activity(ctx, "lead", leads[0], "task", "Call back", due_date=today).id
+             for _ in range(2)]
     entry = app.post_journal_entry(ctx, "seed", [{"account": "1000", "debit": "5.00"},
                                                  {"account": "3000", "credit": "5.00"}]).id
     return [
@@ -136,6 +139,13 @@ def _world(app: O2C) -> list[Route]:
         Route(f"/sales-orders/{placed2}/cancel", {"reason": "changed plans"}, 200),
         Route(f"/customers/{customer}/refunds", {"amount": "1.00", "reference": "ach out",
                                                  "date": today}, 201),
+        Route(f"/leads/{leads[0]}/activities", {"kind": "call", "note": "Intro", "outcome": "ok",
+                                                "date": today}, 201),
+        Route(f"/opportunities/{opps[0]}/activities", {
+            "kind": "task", "note": "Quote", "due_date": today, "owner": "sam"}, 201),
+        Route(f"/customers/{customer}/activities", {"kind": "meeting", "note": "Visit"}, 201),
+        Route(f"/activities/{tasks[0]}/complete", {"outcome": "done", "date": today}, 200),
+        Route(f"/activities/{tasks[1]}/reschedule", {"due_date": "2099-01-01"}, 200),
         Route("/ledger-accounts", {"code": "6100", "name": "Rent", "type": "expense"}, 201),
         Route("/journal-entries", {"memo": "m", "date": today, "lines": [
             {"account": "1000", "debit": "10.00"}, {"account": "3000", "credit": "10.00"}]},

@@ -18,6 +18,11 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/leads/{lead_id}/qualify"): SALES,
     ("POST", "/leads/{lead_id}/disqualify"): SALES,
     ("POST", "/leads/{lead_id}/convert"): SALES,
+    ("POST", "/leads/{lead_id}/activities"): SALES,
+    ("POST", "/opportunities/{opportunity_id}/activities"): SALES,
+    ("POST", "/customers/{customer_id}/activities"): SALES,
+    ("POST", "/activities/{activity_id}/complete"): SALES,
+    ("POST", "/activities/{activity_id}/reschedule"): SALES,
     ("POST", "/customers"): SALES,
     ("POST", "/opportunities"): SALES,
     ("POST", "/opportunities/{opportunity_id}/stage"): SALES,
@@ -52,7 +57,8 @@ for path in ("/customers/{customer_id}", "/leads/{lead_id}", "/opportunities/{op
              "/reports/pipeline", "/reports/inventory", "/reports/trial-balance",
              "/reports/ar-aging", "/reports/ledger/{code}", "/reports/pnl",
              "/reports/balance-sheet", "/leads", "/customers", "/opportunities", "/stock-items",
-             "/sales-orders", "/invoices", "/journal-entries", "/periods"):
+             "/sales-orders", "/invoices", "/journal-entries", "/periods",
+             "/activities/{activity_id}", "/reports/follow-ups"):
     EXPECTED[("GET", path)] = ALL
 
 
@@ -64,7 +70,7 @@ def _routes(client: TestClient) -> list[tuple[str, str]]:
 
 def _url(path: str) -> str:
     for name in ("lead_id", "opportunity_id", "order_id", "entry_id", "customer_id",
-                 "aggregate_id"):
+                 "aggregate_id", "activity_id"):
         path = path.replace("{" + name + "}", "00000000-0000-4000-8000-000000000000")
     return path.replace("{sku}", "NO-SUCH-SKU").replace("{code}", "9999")
 

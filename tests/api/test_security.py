@@ -91,6 +91,17 @@ STEPS: list[tuple[str, Callable[[State], str], Callable[[State], dict[str, Any]]
      lambda s: {"lines": [{"sku": "SEC-1", "quantity": "1"}]}, {}),
     ("/customers/{customer_id}/refunds", lambda s: f"/customers/{s['customer']}/refunds",
      lambda s: {"amount": "1.00"}, {}),
+    ("/leads/{lead_id}/activities", lambda s: f"/leads/{s['lead']}/activities", lambda s: {
+        "kind": "task", "note": "Call back", "due_date": "2099-01-01"}, {"task": "id"}),
+    ("/opportunities/{opportunity_id}/activities",
+     lambda s: f"/opportunities/{s['opportunity']}/activities",
+     lambda s: {"kind": "call", "note": "Intro"}, {}),
+    ("/customers/{customer_id}/activities", lambda s: f"/customers/{s['customer']}/activities",
+     lambda s: {"kind": "meeting", "note": "Visit"}, {}),
+    ("/activities/{activity_id}/reschedule", lambda s: f"/activities/{s['task']}/reschedule",
+     lambda s: {"due_date": "2099-02-01"}, {}),
+    ("/activities/{activity_id}/complete", lambda s: f"/activities/{s['task']}/complete",
+     lambda s: {"outcome": "Done"}, {}),
     ("/ledger-accounts", lambda s: "/ledger-accounts",
      lambda s: {"code": "6100", "name": "Travel", "type": "expense"}, {}),
     ("/journal-entries", lambda s: "/journal-entries", lambda s: {

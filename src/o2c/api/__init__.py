@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from o2c import __version__, web
 from o2c.api import errors, middleware
 from o2c.api.routes import (
+    activities,
     audit,
     customers,
     docs,
@@ -89,7 +90,7 @@ def create_app(settings: Settings | None = None, app: O2C | None = None) -> Fast
     errors.install(api)
     web.install(api)  # the web app's pages first: they share /leads, for browsers only
     for module in (leads, customers, opportunities, stock_items, sales_orders, invoices, ledger,
-                   returns, price_lists, reports, audit, health, docs):
+                   returns, price_lists, reports, activities, audit, health, docs):
         api.include_router(module.router)
     middleware.install(api, metrics)
     _access_log()

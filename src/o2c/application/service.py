@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
+from o2c.application.activities import Activities
 from o2c.application.book import open_book
 from o2c.application.books import Books
 from o2c.application.crm import CRM
@@ -33,7 +34,7 @@ from o2c.persistence.locks import AggregateLocks
 from o2c.persistence.sql import Database
 
 
-class O2C(CRM, Orders, Stock, Ledger, Pricing, Returns):
+class O2C(CRM, Orders, Stock, Ledger, Activities, Pricing, Returns):
     """Order to cash: the use cases over one event-sourced log."""
 
     def __init__(self, settings: Settings, *, env: Mapping[str, str],

@@ -43,7 +43,7 @@ def compute_report(projector: Projector, name: ReportName, as_of: date | None = 
 
     db, places = projector.db, projector.settings.places
     if name is ReportName.pipeline:
-        return reports.pipeline(db, places)
+        return reports.pipeline(db, places, stale_days=projector.settings.stale_days)
     if name is ReportName.inventory:
         return reports.inventory(db, places)
     if name is ReportName.trial_balance:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from o2c.projections.activities import ActivityModel
 from o2c.projections.base import ReadModel
 from o2c.projections.credit import CreditExposure
 from o2c.projections.inventory import Inventory
@@ -12,4 +13,5 @@ from o2c.projections.receivables import Receivables
 from o2c.projections.trial_balance import TrialBalance
 
 READ_MODELS: tuple[type[ReadModel], ...] = (Pipeline, Inventory, TrialBalance, Receivables,
-                                            OrderStatus, *LIST_MODELS, CreditExposure)
+                                            OrderStatus, *LIST_MODELS, ActivityModel,
+                                            CreditExposure)

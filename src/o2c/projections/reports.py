@@ -17,13 +17,17 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from o2c.domain.activity import LEAD, OPPORTUNITY
 from o2c.domain.ledger_account import DEBIT_NORMAL
 from o2c.domain.money import from_minor, plain
 from o2c.domain.opportunity import OPEN_STAGES
 from o2c.persistence.sql import Database
+from o2c.projections import activities
 from o2c.projections.base import QTY_SCALE
 from o2c.projections.orders import order_number
 
+#: Days without activity after which an open lead or deal is stale (``O2C_STALE_DAYS``).
+DEFAULT_STALE_DAYS = 14
 AGING_BUCKETS = (("current", None, 0), ("1-30", 1, 30), ("31-60", 31, 60),
                  ("61-90", 61, 90), ("90+", 91, None))
 
@@ -43,9 +47,18 @@ def _rate(numerator: int, denominator: int) -> Decimal:
     return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001"))
 
 
-def pipeline(db: Database, places: int) -> dict[str, Any]:
-    """Open opportunities per stage (count, amount, weighted amount), win rate, lead conversion."""
+def pipeline(db: Database, places: int, *, today: date | None = None,
+             stale_days: int = DEFAULT_STALE_DAYS) -> dict[str, Any]:
+    """Open opportunities per stage (count, amount, weighted amount, how many are stale),
+    win rate, lead conversion; and the stale open leads and deals: no activity for
+    ``stale_days`` days or more before ``today`` (UTC today when None)."""
     t = db.table
+    today = today or datetime.now(UTC).date()
+    idle = activities.stale(db, today, stale_days)
+    stale_stages: dict[str, int] = {}
+    for item in idle:
+        if item["kind"] == OPPORTUNITY:
+            stale_stages[item["stage"]] = stale_stages.get(item["stage"], 0) + 1
     stages = {row[0]: row for row in _rows(
         db, f"SELECT stage, count, amount, weighted FROM {t('rm_pipeline_stages')}")}
     leads = dict(_rows(db, f"SELECT status, count FROM {t('rm_lead_counts')}"))
@@ -54,7 +67,7 @@ def pipeline(db: Database, places: int) -> dict[str, Any]:
         _, count, amount, weighted = stages.get(name, (name, 0, 0, 0))
         return {"stage": name, "count": int(count), "amount": from_minor(amount, places),
                 "weighted_amount": (from_minor(weighted, places) / 100).quantize(
-                    Decimal(1).scaleb(-places))}
+                    Decimal(1).scaleb(-places)), "stale": stale_stages.get(name, 0)}
 
     won, lost = stage("won"), stage("lost")
     open_rows = [stage(name) for name in OPEN_STAGES]
@@ -71,8 +84,10 @@ def pipeline(db: Database, places: int) -> dict[str, Any]:
         "win_rate": _rate(won["count"], won["count"] + lost["count"]),
         "leads": {"total": total_leads, "converted": converted,
                   "disqualified": int(leads.get("disqualified", 0)),
-                  "open": int(leads.get("new", 0)) + int(leads.get("qualified", 0))},
+                  "open": int(leads.get("new", 0)) + int(leads.get("qualified", 0)),
+                  "stale": sum(1 for i in idle if i["kind"] == LEAD)},
         "lead_conversion_rate": _rate(converted, total_leads),
+        "stale": {"days": stale_days, "as_of": today, "count": len(idle), "items": idle},
     }
 
 

@@ -18,6 +18,7 @@ from o2c.api.schemas.leads import (
     LeadListPublic,
     LeadPublic,
 )
+from o2c.projections.activities import subject_activity
 
 router = APIRouter(prefix="/leads", tags=["leads"], route_class=ExactJSONRoute)
 SALES = [allow("sales")]
@@ -70,7 +71,8 @@ def get_lead(response: Response, app: AppDep, lead_id: PathId) -> LeadPublic:
                       company=lead.company, email=lead.email, source=lead.source,
                       status=lead.status, reason=lead.reason,
                       customer_id=str(lead.customer_id) if lead.customer_id else None,
-                      opportunity_id=str(lead.opportunity_id) if lead.opportunity_id else None))
+                      opportunity_id=str(lead.opportunity_id) if lead.opportunity_id else None,
+                      **subject_activity(app.db, str(lead.id))))
 
 
 @router.get("", response_model=LeadListPublic, dependencies=[allow(*ALL_ROLES)])

@@ -24,6 +24,7 @@ from o2c.api.schemas.opportunities import (
     WinOpportunity,
 )
 from o2c.domain.errors import NotFoundError
+from o2c.projections.activities import subject_activity
 
 router = APIRouter(prefix="/opportunities", tags=["opportunities"], route_class=ExactJSONRoute)
 SALES = [allow("sales")]
@@ -102,7 +103,8 @@ def get_opportunity(response: Response, app: AppDep, opportunity_id: PathId) -> 
         probability=opp.probability, lead_id=str(opp.lead_id) if opp.lead_id else None,
         order_id=str(opp.order_id) if opp.order_id else None, lost_reason=opp.lost_reason,
         order=progress, quote=None if opp.latest_quote is None
-        else QuoteSummaryPublic.model_validate(opp.latest_quote)))
+        else QuoteSummaryPublic.model_validate(opp.latest_quote),
+        **subject_activity(app.db, str(opp.id))))
 
 
 @router.get("", response_model=OpportunityListPublic, dependencies=[allow(*ALL_ROLES)])

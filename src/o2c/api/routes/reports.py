@@ -68,7 +68,8 @@ def _with(position: int, report: dict[str, Any]) -> dict[str, Any]:
 @router.get("/pipeline", response_model=PipelinePublic)
 def pipeline(app: AppDep, projector: ProjectorDep, after: After = None) -> dict[str, Any]:
     """Open deals per stage (count, amount, weighted amount), win rate, lead conversion."""
-    return _with(fresh(projector, after), reports.pipeline(app.db, app.places))
+    return _with(fresh(projector, after), reports.pipeline(
+        app.db, app.places, stale_days=app.settings.stale_days))
 
 
 @router.get("/inventory", response_model=InventoryPublic)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from o2c.api.schemas.activities import ActivityBriefPublic, LastActivityPublic
 from o2c.api.schemas.common import Amount, Command, CommandPublic, Day, LongText, Name, Out
 from o2c.api.schemas.customers import PaymentTermsDays
 from o2c.domain.customer import DEFAULT_PAYMENT_TERMS_DAYS
@@ -60,6 +61,10 @@ class LeadPublic(Out):
     reason: str
     customer_id: str | None
     opportunity_id: str | None
+    last_activity: LastActivityPublic | None = Field(default=None, description=(
+        "The activity that last touched it (from the read models; null before any)."))
+    next_follow_up: ActivityBriefPublic | None = Field(default=None, description=(
+        "Its open task due first (from the read models); null when none is open."))
 
 
 class LeadItemPublic(Out):

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from o2c.api.schemas.activities import ActivityBriefPublic, LastActivityPublic
 from o2c.api.schemas.common import Amount, Command, CommandPublic, Day, Dec, LongText, Name, Out
 from o2c.api.schemas.sales_orders import OrderLines, Percent
 
@@ -111,6 +112,10 @@ class OpportunityPublic(Out):
     lost_reason: str
     order: OrderProgressPublic | None
     quote: QuoteSummaryPublic | None = None
+    last_activity: LastActivityPublic | None = Field(default=None, description=(
+        "The activity that last touched it (from the read models; null before any)."))
+    next_follow_up: ActivityBriefPublic | None = Field(default=None, description=(
+        "Its open task due first (from the read models); null when none is open."))
 
 
 class QuoteSummaryPublic(Out):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pydantic import Field
 
 from o2c.api.schemas.common import Dec, Out
@@ -14,6 +16,8 @@ class StagePublic(Out):
     count: int
     amount: Dec
     weighted_amount: Dec
+    stale: int = Field(default=0, description="Open deals at this stage with no activity "
+                                              "for `O2C_STALE_DAYS` days or more.")
 
 
 class CountAmountPublic(Out):
@@ -36,6 +40,29 @@ class LeadCountsPublic(Out):
     converted: int
     disqualified: int
     open: int
+    stale: int = Field(default=0, description="Open leads with no activity for "
+                                              "`O2C_STALE_DAYS` days or more.")
+
+
+class StaleItemPublic(Out):
+    """An open lead or deal with no activity for the stale period."""
+
+    kind: str = Field(description="`lead` or `opportunity`.")
+    id: str
+    name: str = Field(description="The lead (name and company) or the deal's title.")
+    stage: str = Field(description="A deal's stage, or a lead's status.")
+    last_activity_date: dt.date | None
+    idle_since: dt.date = Field(description="Its last activity, or when it was created.")
+    days_idle: int
+
+
+class StalePublic(Out):
+    """Open leads and deals with no activity for ``days`` days or more, as of a date."""
+
+    days: int
+    as_of: dt.date
+    count: int
+    items: list[StaleItemPublic]
 
 
 class PipelinePublic(Out):
@@ -49,6 +76,7 @@ class PipelinePublic(Out):
     win_rate: Dec
     leads: LeadCountsPublic
     lead_conversion_rate: Dec
+    stale: StalePublic | None = None
 
 
 class InventoryItemPublic(Out):
