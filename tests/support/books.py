@@ -126,7 +126,7 @@ class Books:
         kinds = {name.split(".")[0] for name in self.versions.values()}
         assert kinds <= {"Lead", "Customer", "Opportunity", "SalesOrder", "StockItem",
                          "LedgerAccount", "JournalEntry", "AccountingPeriods",
-                         "DocumentSeries", "Book", "Activity"}, kinds
+                         "DocumentSeries", "Book", "Activity", "PriceList"}, kinds
         promised: dict[tuple[UUID, str], Decimal] = defaultdict(Decimal)
         open_invoices = ZERO
         for oid in self.orders:

@@ -48,7 +48,7 @@ def discount_percent(value: object, what: str = "discount_percent") -> Decimal:
         return ZERO
     percent = money.money(value, places=PERCENT_PLACES, what=what, allow_zero=True)
     if percent > HUNDRED:
-        raise InvalidInputError(f"{what} must be from 0 to 100 (percent), not {percent}")
+        raise InvalidAmountError(f"{what} must be from 0 to 100 (percent), not {percent}")
     return ZERO if percent == ZERO else percent
 
 

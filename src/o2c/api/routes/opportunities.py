@@ -28,6 +28,8 @@ from o2c.projections.activities import subject_activity
 
 router = APIRouter(prefix="/opportunities", tags=["opportunities"], route_class=ExactJSONRoute)
 SALES = [allow("sales")]
+#: A win's body may be left out: the latest quote becomes the order.
+NO_LINES = WinOpportunity()
 
 
 @router.post("", status_code=201, response_model=CommandPublic, dependencies=SALES)
@@ -53,7 +55,7 @@ def change_stage(app: AppDep, ctx: ContextDep, opportunity_id: PathId, body: Ann
 def win_opportunity(app: AppDep, ctx: ContextDep, opportunity_id: PathId, body: Annotated[
         WinOpportunity, example("Won with two lines", {"lines": [
             {"sku": "NT-SENSOR-100", "quantity": "80", "unit_price": "89.00"},
-            {"sku": "NT-GATEWAY-200", "quantity": "5", "unit_price": "464.00"}]})]
+            {"sku": "NT-GATEWAY-200", "quantity": "5", "unit_price": "464.00"}]})] = NO_LINES
                     ) -> OpportunityWonPublic:
     """Close a deal as won: it becomes a sales order (of the latest quote, without lines)."""
     return answer(app.win_opportunity(
