@@ -25,7 +25,7 @@ import sys
 
 import typer
 
-from o2c.cli import audit, books, operations, periods, tokens
+from o2c.cli import activities, audit, books, operations, periods, tokens
 from o2c.cli.common import EXIT_STDOUT_CLOSED, Output, stdout_closed
 from o2c.domain.errors import O2CError
 
@@ -44,6 +44,7 @@ cli.add_typer(tokens.tokens_cli, name="tokens")
 cli.add_typer(periods.periods_cli, name="periods")
 cli.add_typer(books.journal_cli, name="journal")
 cli.command()(operations.bench)
+cli.command("follow-ups")(activities.follow_ups)
 
 
 def main() -> None:

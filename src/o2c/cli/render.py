@@ -130,6 +130,9 @@ def report_rows(name: ReportName, report: dict[str, Any]) -> tuple[list[dict[str
                   f"{leads['converted']} converted, {leads['disqualified']} disqualified, "
                   f"{leads['open']} open · lead conversion "
                   f"{report['lead_conversion_rate'] * 100:.1f}%")
+        if "stale" in report:  # no activity for O2C_STALE_DAYS days (activities)
+            footer += (f" · stale {report['stale']['count']} "
+                       f"(no activity for {report['stale']['days']} days)")
         return rows, footer
     if name is ReportName.inventory:
         return report["items"], f"total value {report['total_value']}"

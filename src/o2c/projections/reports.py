@@ -49,9 +49,10 @@ def _rate(numerator: int, denominator: int) -> Decimal:
 
 def pipeline(db: Database, places: int, *, today: date | None = None,
              stale_days: int = DEFAULT_STALE_DAYS) -> dict[str, Any]:
-    """Open opportunities per stage (count, amount, weighted amount, how many are stale),
-    win rate, lead conversion; and the stale open leads and deals: no activity for
-    ``stale_days`` days or more before ``today`` (UTC today when None)."""
+    """Open opportunities per stage (count, amount, weighted amount), win rate, lead
+    conversion; and ``stale``: the open leads and deals with no activity for
+    ``stale_days`` days or more before ``today`` (UTC today when None), counted per
+    stage and listed."""
     t = db.table
     today = today or datetime.now(UTC).date()
     idle = activities.stale(db, today, stale_days)
@@ -67,7 +68,7 @@ def pipeline(db: Database, places: int, *, today: date | None = None,
         _, count, amount, weighted = stages.get(name, (name, 0, 0, 0))
         return {"stage": name, "count": int(count), "amount": from_minor(amount, places),
                 "weighted_amount": (from_minor(weighted, places) / 100).quantize(
-                    Decimal(1).scaleb(-places)), "stale": stale_stages.get(name, 0)}
+                    Decimal(1).scaleb(-places))}
 
     won, lost = stage("won"), stage("lost")
     open_rows = [stage(name) for name in OPEN_STAGES]
@@ -84,10 +85,13 @@ def pipeline(db: Database, places: int, *, today: date | None = None,
         "win_rate": _rate(won["count"], won["count"] + lost["count"]),
         "leads": {"total": total_leads, "converted": converted,
                   "disqualified": int(leads.get("disqualified", 0)),
-                  "open": int(leads.get("new", 0)) + int(leads.get("qualified", 0)),
-                  "stale": sum(1 for i in idle if i["kind"] == LEAD)},
+                  "open": int(leads.get("new", 0)) + int(leads.get("qualified", 0))},
         "lead_conversion_rate": _rate(converted, total_leads),
-        "stale": {"days": stale_days, "as_of": today, "count": len(idle), "items": idle},
+        "stale": {"days": stale_days, "as_of": today, "count": len(idle),
+                  "leads": sum(1 for i in idle if i["kind"] == LEAD),
+                  "stages": [{"stage": name, "count": stale_stages.get(name, 0)}
+                             for name in OPEN_STAGES],
+                  "items": idle},
     }
 
 

@@ -16,8 +16,6 @@ class StagePublic(Out):
     count: int
     amount: Dec
     weighted_amount: Dec
-    stale: int = Field(default=0, description="Open deals at this stage with no activity "
-                                              "for `O2C_STALE_DAYS` days or more.")
 
 
 class CountAmountPublic(Out):
@@ -40,8 +38,6 @@ class LeadCountsPublic(Out):
     converted: int
     disqualified: int
     open: int
-    stale: int = Field(default=0, description="Open leads with no activity for "
-                                              "`O2C_STALE_DAYS` days or more.")
 
 
 class StaleItemPublic(Out):
@@ -56,12 +52,23 @@ class StaleItemPublic(Out):
     days_idle: int
 
 
+class StaleStagePublic(Out):
+    """How many open deals at one stage are stale."""
+
+    stage: str
+    count: int
+
+
 class StalePublic(Out):
-    """Open leads and deals with no activity for ``days`` days or more, as of a date."""
+    """Open leads and deals with no activity for ``days`` days (``O2C_STALE_DAYS``) or
+    more before ``as_of`` (today): how many, how many leads, how many deals per stage, and
+    which, the longest idle first."""
 
     days: int
     as_of: dt.date
     count: int
+    leads: int
+    stages: list[StaleStagePublic]
     items: list[StaleItemPublic]
 
 
