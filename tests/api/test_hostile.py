@@ -98,6 +98,7 @@ def _world(app: O2C) -> list[Route]:
         return oid
 
     placed, placed2 = order(), order()
+    held = order()  # released from credit control by finance
     confirmed, shipped = order("confirm"), order("confirm", "ship")
     invoiced, to_credit = order("confirm", "ship", "invoice"), order("confirm", "ship", "invoice")
     invoice_number = app.sales_order(to_credit).invoices[0]["invoice_number"]
@@ -142,6 +143,9 @@ def _world(app: O2C) -> list[Route]:
         Route(f"/sales-orders/{placed2}/cancel", {"reason": "changed plans"}, 200),
         Route(f"/customers/{customer}/refunds", {"amount": "1.00", "reference": "ach out",
                                                  "date": today}, 201),
+        Route(f"/sales-orders/{held}/credit-release", {"reason": "prepaid"}, 200),
+        Route(f"/customers/{customer}/credit-limit", {"credit_limit": "250000.00",
+                                                      "reason": "review"}, 200),
         Route(f"/leads/{leads[0]}/activities", {"kind": "call", "note": "Intro", "outcome": "ok",
                                                 "date": today}, 201),
         Route(f"/opportunities/{opps[0]}/activities", {

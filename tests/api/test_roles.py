@@ -42,6 +42,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/sales-orders/{order_id}/payments"): FINANCE,
     ("POST", "/sales-orders/{order_id}/credit-notes"): FINANCE,
     ("POST", "/customers/{customer_id}/refunds"): FINANCE,
+    ("POST", "/customers/{customer_id}/credit-limit"): FINANCE,
+    ("POST", "/sales-orders/{order_id}/credit-release"): FINANCE,
     ("POST", "/sales-orders/{order_id}/returns"): WAREHOUSE | FINANCE,
     ("GET", "/sales-orders/{order_id}/returns"): ALL,
     ("POST", "/ledger-accounts"): FINANCE,
@@ -63,6 +65,7 @@ for path in ("/customers/{customer_id}", "/leads/{lead_id}", "/opportunities/{op
              "/sales-orders", "/invoices", "/journal-entries", "/periods",
              "/activities/{activity_id}", "/reports/follow-ups"):
     EXPECTED[("GET", path)] = ALL
+EXPECTED[("GET", "/customers/{customer_id}/credit")] = ALL
 
 
 def _routes(client: TestClient) -> list[tuple[str, str]]:

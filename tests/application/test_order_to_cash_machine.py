@@ -661,6 +661,10 @@ class OrderToCash(RuleBasedStateMachine):
         allowed = not order.confirmed and not order.cancelled and all(
             qty <= stock[sku].on_hand - stock[sku].reserved
             for sku, (qty, _) in order.lines.items())
+        # credit hold (no customer here has a limit): an open invoice past due
+        allowed = allowed and not any(
+            i.open and i.due_on < self.model.today for o in self.model.orders
+            if o.customer == order.customer for i in o.invoices)
         if self.attempt(allowed, "confirm_order", order.id):
             order.confirmed = True
             for sku, (qty, _) in order.lines.items():

@@ -11,6 +11,10 @@ from o2c.api.routes._common import answer, example, fresh, versioned
 from o2c.api.routes._lists import ListQuery, list_query
 from o2c.api.schemas.common import CommandPublic, ExactJSONRoute
 from o2c.api.schemas.customers import (
+    ChangeCreditLimit,
+    CreditLimitPublic,
+    CreditReleasePublic,
+    CustomerCreditPublic,
     CustomerListPublic,
     CustomerPublic,
     RefundCredit,
@@ -65,3 +69,32 @@ def refund_credit(app: AppDep, ctx: ContextDep, customer_id: PathId, body: Annot
 def list_customers(query: Annotated[ListQuery, list_query("customers")]) -> CustomerListPublic:
     """Customers, a page at a time: search by name or e-mail, sort by name."""
     return query.page(CustomerListPublic)
+
+
+@router.post("/{customer_id}/credit-limit", response_model=CreditLimitPublic,
+             dependencies=[allow("finance")])
+def change_credit_limit(app: AppDep, ctx: ContextDep, customer_id: PathId, body: Annotated[
+        ChangeCreditLimit, example("Annual review", {
+            "credit_limit": "75000.00", "reason": "Annual review: two years paid on time"})]
+                        ) -> CreditLimitPublic:
+    """Change a customer's credit limit (null: none), with the reason; an event."""
+    return answer(app.change_credit_limit(
+        ctx, customer_id, None if body.credit_limit is None else str(body.credit_limit),
+        body.reason), CreditLimitPublic)
+
+
+@router.get("/{customer_id}/credit", response_model=CustomerCreditPublic,
+            dependencies=[allow(*ALL_ROLES)])
+def get_customer_credit(response: Response, app: AppDep, projector: ProjectorDep,
+                        customer_id: PathId) -> CustomerCreditPublic:
+    """A customer's limit, exposure, credit hold (overdue invoices) and released orders."""
+    customer = app.customer(customer_id)
+    fresh(projector, projector.head())
+    grace = app.settings.credit_grace_days
+    credit = reports.customer_credit(app.db, app.places, str(customer.id),
+                                     grace_days=grace)
+    return versioned(response, CustomerCreditPublic(
+        **{**credit, "credit_limit": customer.credit_limit}, version=customer.version,
+        payment_terms_days=customer.payment_terms_days, grace_days=grace,
+        releases=[CreditReleasePublic.model_validate({"order_id": order_id, **release})
+                  for order_id, release in customer.credit_releases.items()]))

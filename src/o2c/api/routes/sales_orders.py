@@ -21,6 +21,8 @@ from o2c.api.schemas.sales_orders import (
     PaymentPublic,
     PlaceSalesOrder,
     RecordPayment,
+    ReleaseCredit,
+    ReleasedPublic,
     SalesOrderListPublic,
     SalesOrderPublic,
     ShipmentPublic,
@@ -140,3 +142,12 @@ def list_sales_orders(query: Annotated[ListQuery, list_query(
         "sales_orders", by_customer=True)]) -> SalesOrderListPublic:
     """Sales orders, a page at a time: search, filter by status or customer."""
     return query.page(SalesOrderListPublic)
+
+
+@router.post("/{order_id}/credit-release", response_model=ReleasedPublic, dependencies=FINANCE)
+def release_order_credit(app: AppDep, ctx: ContextDep, order_id: PathId, body: Annotated[
+        ReleaseCredit, example("Cleared by finance", {
+            "reason": "Wire for the overdue invoice received; clearing tomorrow"})]
+                         ) -> ReleasedPublic:
+    """Let this one unconfirmed order past credit control (over the limit or on hold)."""
+    return answer(app.release_order_credit(ctx, order_id, body.reason), ReleasedPublic)

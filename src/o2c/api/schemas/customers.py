@@ -7,7 +7,17 @@ from typing import Annotated
 
 from pydantic import Field
 
-from o2c.api.schemas.common import Amount, Command, CommandPublic, Day, Dec, Name, Out, Whole
+from o2c.api.schemas.common import (
+    Amount,
+    Command,
+    CommandPublic,
+    Day,
+    Dec,
+    LongText,
+    Name,
+    Out,
+    Whole,
+)
 from o2c.domain import values
 from o2c.domain.customer import DEFAULT_PAYMENT_TERMS_DAYS
 
@@ -80,3 +90,54 @@ class RefundPublic(CommandPublic):
     amount: Dec
     credit: Dec
     date: dt.date
+
+
+class ChangeCreditLimit(Command):
+    """A new credit limit for a customer (null: no limit), and why (finance)."""
+
+    credit_limit: Amount | None = Field(description="The new limit; null for none.")
+    reason: LongText
+
+
+class CreditLimitPublic(CommandPublic):
+    """A credit limit changed."""
+
+    credit_limit: Dec | None
+
+
+class OverdueInvoicePublic(Out):
+    """An open invoice past its due date beyond the grace days."""
+
+    invoice_number: str
+    due_on: dt.date
+    days_overdue: int
+    open: Dec
+
+
+class CreditReleasePublic(Out):
+    """An order finance released from credit control."""
+
+    order_id: str
+    reason: str
+    by: str
+    released_on: dt.date
+
+
+class CustomerCreditPublic(Out):
+    """A customer's credit position: its limit, its exposure (open receivables plus
+    confirmed orders not yet invoiced, with tax), whether it is on credit hold and why,
+    and the orders finance released (from the read models, and the customer)."""
+
+    customer_id: str
+    version: int
+    credit_limit: Dec | None
+    payment_terms_days: int
+    open_receivables: Dec = Field(description="Open invoices less unapplied credit.")
+    unshipped_confirmed: Dec = Field(description="What confirmed orders have still to "
+                                                 "invoice, with tax.")
+    exposure: Dec
+    available: Dec | None = Field(description="Limit less exposure; null without a limit.")
+    on_hold: bool
+    grace_days: int
+    overdue: list[OverdueInvoicePublic]
+    releases: list[CreditReleasePublic]

@@ -304,6 +304,11 @@ class CustomerReceivablePublic(Out):
     open: Dec
     unapplied_credit: Dec
     net: Dec
+    credit_limit: Dec | None = Field(default=None, description="Today's credit limit; null "
+                                                               "for none.")
+    exposure: Dec | None = Field(default=None, description=(
+        "Today's exposure, as credit control counts it: open invoices less unapplied "
+        "credit, plus what confirmed orders have still to invoice, with tax."))
 
 
 class ArAgingPublic(Out):

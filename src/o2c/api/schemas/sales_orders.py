@@ -240,3 +240,16 @@ class SalesOrderListPublic(Out):
     items: list[SalesOrderItemPublic]
     next_cursor: str | None = Field(description="The next page's `cursor`; null on the last.")
     position: int = Field(description="The log position the read models had reached.")
+
+
+class ReleaseCredit(Command):
+    """Why finance lets this order past credit control (over the limit, on hold)."""
+
+    reason: LongText
+
+
+class ReleasedPublic(CommandPublic):
+    """An order released from credit control: recorded on its customer."""
+
+    customer_id: str
+    customer_version: int
