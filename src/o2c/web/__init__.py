@@ -25,13 +25,13 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from o2c.web import core
-from o2c.web.pages import audit, books, home, inventory, leads, orders, periods, pipeline
+from o2c.web.pages import audit, books, home, inventory, leads, orders, periods, pipeline, prices
 from o2c.web.session import viewer
 
 
 def install(api: FastAPI) -> None:
     """Adds the pages, the forms and ``/static`` to the API's app."""
-    for module in (home, leads, pipeline, orders, inventory, books, periods, audit):
+    for module in (home, leads, pipeline, orders, inventory, books, periods, audit, prices):
         api.include_router(module.router)
     api.mount("/static", StaticFiles(directory=core.HERE / "static"), name="static")
 

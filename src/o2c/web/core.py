@@ -58,6 +58,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "period.close": ("POST", "/periods/close"),
     "period.reopen": ("POST", "/periods/reopen"),
     "period.year_end": ("POST", "/periods/year-end"),
+    "price.set": ("POST", "/price-lists/{name}/prices"),
     # Reading: every page reads reports; the audit pages read the log.
     "read": ("GET", "/reports/pipeline"),
     "audit.read": ("GET", "/audit/events"),

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from o2c.application import O2C, Context, Result
 from o2c.domain.errors import O2CError
-from o2c.domain.sales_order import SalesOrder
+from o2c.domain.sales_order import SalesOrder, line_amounts
 from o2c.projections import lists
 from o2c.web import core
 from o2c.web.session import Viewer
@@ -93,8 +93,11 @@ def _lines(app: O2C, order: SalesOrder) -> list[dict[str, Any]]:
             reserved = app.stock_item(sku).reserved_for(order.id)
         except O2CError:
             reserved = Decimal(0)
+        figures = line_amounts(line, order.places)
         rows.append({"sku": sku, "quantity": line["quantity"], "unit_price": line["unit_price"],
-                     "amount": line["quantity"] * line["unit_price"], "reserved": reserved,
+                     "amount": figures.gross, "gross": figures.gross,
+                     "discount_percent": line.get("discount_percent"),
+                     "discount": figures.discount, "net": figures.net, "reserved": reserved,
                      "shipped": order.shipped[sku], "invoiced": order.invoiced[sku],
                      "to_ship": line["quantity"] - order.shipped[sku]})
     return rows
@@ -110,8 +113,10 @@ def _order_page(request: Request, who: Viewer, order_id: str, error: str = "",
     return core.render(request, who, "order.html", status=status, error=error, order=order,
                        lines=_lines(app, order), offers=offers(order),
                        unpaid=[i for i in order.invoices if not i["credited"]],
-                       invoices=[{**i, "open": i["total"] - (i["total"] if i["credited"]
-                                                             else i["paid"])}
+                       totals=order.totals,
+                       invoices=[{"gross": i["net"], "discount": i["net"] - i["net"], **i,
+                                  "open": i["total"] - (i["total"] if i["credited"]
+                                                        else i["paid"])}
                                  for i in order.invoices],
                        open_invoices=order.open_invoices(),
                        today=datetime.now(UTC).date().isoformat())
