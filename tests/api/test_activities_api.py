@@ -58,6 +58,8 @@ def test_log_complete_reschedule_and_report(client: TestClient, api_app: O2C,
     _ok(client.post(f"/customers/{customer}/activities", headers=sales, json={
         "kind": "meeting", "note": "Quarterly review"}), 201)
 
+    # logged without an owner, the call is the caller's (the token holder's name)
+    assert _ok(client.get(f"/activities/{call['id']}", headers=auditor))["owner"] == "sales-user"
     got = _ok(client.get(f"/activities/{task['id']}", headers=auditor))
     assert (got["kind"], got["note"], got["owner"], got["subject_kind"], got["subject_id"],
             got["date"], got["due_date"], got["status"]) == (

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from o2c.application import O2C, Context
+from o2c.application.activities import owner_of
 from o2c.domain.errors import (
     IdempotencyKeyReusedError,
     InvalidInputError,
@@ -69,6 +70,14 @@ def test_an_activity_is_logged_against_each_kind_of_subject(app: O2C,
         assert (activity.subject_kind, str(activity.subject_id), activity.kind,
                 activity.owner, activity.date, activity.status, done.extra["status"]) == (
             kind, subject, "call", "sam", TODAY, "done", "done")
+
+
+def test_the_owner_defaults_to_the_actors_name(app: O2C, world: dict[str, str]) -> None:
+    ctx = Context(actor="sales:Dana Lee#0a1b2c3d", today=TODAY)
+    done = app.log_activity(ctx, "lead", world["lead"], "call", "x")
+    assert app.activity(done.id).owner == "Dana Lee"
+    assert owner_of("cli") == "cli"
+    assert owner_of("admin:bootstrap") == "bootstrap"
 
 
 def test_an_unknown_or_mistyped_subject_is_not_found_and_records_nothing(

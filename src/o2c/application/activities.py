@@ -15,6 +15,13 @@ SUBJECT_CLASSES: dict[str, type[Lead] | type[Opportunity] | type[Customer]] = {
     LEAD: Lead, OPPORTUNITY: Opportunity, CUSTOMER: Customer}
 
 
+def owner_of(actor: str) -> str:
+    """The name in an actor (``role:name#token-id`` -> ``name``): who owns an activity
+    logged without an owner."""
+    name = actor.split(":", 1)[-1].rsplit("#", 1)[0]
+    return name or actor
+
+
 class Activities(UseCaseBase):
     """Activities and follow-ups (sales)."""
 
@@ -24,13 +31,13 @@ class Activities(UseCaseBase):
                      outcome: object = None, date: object = None) -> Outcome:
         """Logs a call, e-mail, meeting or task against an existing lead, opportunity or
         customer (404 otherwise). ``date``: when it happened, default the business date,
-        never after it; ``owner``: default the actor; a task needs a ``due_date`` on or
+        never after it; ``owner``: default the actor's name; a task needs a ``due_date`` on or
         after its date. ``If-Match`` is the subject's version."""
         subject = self.get(SUBJECT_CLASSES[subject_kind], str(subject_id), subject_kind)
         run.check_version(subject)
         on = effective_date(run, date)
         activity = Activity.log(subject_kind, subject.id, kind, note, on=on,
-                                owner=run.ctx.actor if owner is None else owner,
+                                owner=owner_of(run.ctx.actor) if owner is None else owner,
                                 outcome=outcome, due_date=due_date)
         return Result(str(activity.id), activity.version, extra=self._extra(activity)), [
             activity]

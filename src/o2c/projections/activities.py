@@ -226,3 +226,23 @@ def _activity(row: tuple[Any, ...]) -> dict[str, Any]:
     for name in ("date", "due_date", "completed_on"):
         item[name] = date.fromisoformat(item[name]) if item[name] else None
     return item
+
+
+def subject_of(db: Database, subject_id: str) -> dict[str, Any] | None:
+    """A lead, deal or customer as the model knows it: kind, label, state, last touch."""
+    found = _rows(db, f"SELECT id, kind, label, state, open, since, last_date FROM "
+                      f"{db.table(SUBJECTS)} WHERE id = ?", (subject_id,))
+    if not found:
+        return None
+    sid, kind, label, state, is_open, since, last = found[0]
+    return {"id": sid, "kind": kind, "label": label, "state": state, "open": bool(is_open),
+            "since": date.fromisoformat(since),
+            "last_date": date.fromisoformat(last) if last else None}
+
+
+def activities_of(db: Database, subject_id: str, limit: int = 200) -> list[dict[str, Any]]:
+    """A subject's activities, the latest first (by date, then as logged)."""
+    cols = ", ".join(f"a.{c}" for c in _ACTIVITY_COLUMNS)
+    return [_activity(row) for row in _rows(
+        db, f"SELECT {cols} FROM {db.table(ACTIVITIES)} a WHERE a.subject_id = ? "
+            "ORDER BY a.date DESC, a.position DESC LIMIT ?", (subject_id, limit))]

@@ -58,7 +58,9 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "period.close": ("POST", "/periods/close"),
     "period.reopen": ("POST", "/periods/reopen"),
     "period.year_end": ("POST", "/periods/year-end"),
-    "price.set": ("POST", "/price-lists/{name}/prices"),
+    "activity.log": ("POST", "/leads/{lead_id}/activities"),
+    "activity.complete": ("POST", "/activities/{activity_id}/complete"),
+    "activity.reschedule": ("POST", "/activities/{activity_id}/reschedule"),
     # Reading: every page reads reports; the audit pages read the log.
     "read": ("GET", "/reports/pipeline"),
     "audit.read": ("GET", "/audit/events"),

@@ -24,7 +24,7 @@ class LogActivity(Command):
         "A task's due date (required for a task, on or after its date; refused for "
         "the other kinds)."))
     owner: Name | None = Field(default=None, description=(
-        "Who does it, or did it; default the caller."))
+        "Who does it, or did it; default the caller's name (the token's holder)."))
     outcome: LongText | None = None
     date: ActivityDate = None
 
