@@ -26,13 +26,13 @@ from fastapi.staticfiles import StaticFiles
 
 from o2c.web import core
 from o2c.web.pages import activities as follow_up_pages
-from o2c.web.pages import audit, books, home, inventory, leads, orders, periods, pipeline
+from o2c.web.pages import audit, books, home, inventory, leads, orders, periods, pipeline, prices
 from o2c.web.session import viewer
 
 
 def install(api: FastAPI) -> None:
     """Adds the pages, the forms and ``/static`` to the API's app."""
-    for module in (home, leads, pipeline, orders, inventory, books, periods, audit):
+    for module in (home, leads, pipeline, orders, inventory, books, periods, audit, prices):
         api.include_router(module.router)
     api.include_router(follow_up_pages.router)
     api.mount("/static", StaticFiles(directory=core.HERE / "static"), name="static")

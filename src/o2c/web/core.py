@@ -61,6 +61,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "activity.log": ("POST", "/leads/{lead_id}/activities"),
     "activity.complete": ("POST", "/activities/{activity_id}/complete"),
     "activity.reschedule": ("POST", "/activities/{activity_id}/reschedule"),
+    "price.set": ("POST", "/price-lists/{name}/prices"),
     # Reading: every page reads reports; the audit pages read the log.
     "read": ("GET", "/reports/pipeline"),
     "audit.read": ("GET", "/audit/events"),
