@@ -27,6 +27,8 @@ from fastapi.staticfiles import StaticFiles
 from o2c.web import core
 from o2c.web.pages import activities as follow_up_pages
 from o2c.web.pages import audit, books, home, inventory, leads, orders, periods, pipeline, prices
+from o2c.web.pages import credit as credit_pages
+from o2c.web.pages import returns as return_pages
 from o2c.web.session import viewer
 
 
@@ -35,6 +37,8 @@ def install(api: FastAPI) -> None:
     for module in (home, leads, pipeline, orders, inventory, books, periods, audit, prices):
         api.include_router(module.router)
     api.include_router(follow_up_pages.router)
+    api.include_router(return_pages.router)
+    api.include_router(credit_pages.router)
     api.mount("/static", StaticFiles(directory=core.HERE / "static"), name="static")
 
     @api.exception_handler(core.SignInRequired)
