@@ -121,7 +121,7 @@ def test_pay_named_invoices_on_a_date_and_see_the_credit_in_ar_aging(
     assert invoice.locator("td").nth(0).inner_text() == first
     assert invoice.locator("td").nth(1).inner_text() == "Quasar Instruments"
     customer = page.locator("#customers tbody tr").first.locator("td").all_inner_texts()
-    assert customer == ["Quasar Instruments", "1", "54.00", "6.00", "48.00"]
+    assert customer == ["Quasar Instruments", "1", "54.00", "6.00", "48.00", "no limit", "48.00"]
     expect(page.locator("#unapplied-credit")).to_have_text("6.00")
     expect(page.locator("#net-receivable")).to_have_text("48.00")
     user.close()
