@@ -46,7 +46,7 @@ P_AND_L = tuple(c for c, kind in ACCOUNT_TYPES.items() if kind in ("revenue", "e
 DAYS = 75
 READ_MODELS = ("pipeline", "inventory", "trial_balance", "ar_aging", "order_status",
                "customer_list", "lead_list", "opportunity_list", "order_list", "invoice_list",
-               "journal_list")
+               "journal_list", "activities", "credit_exposure")
 SCRIPT = Path(sys.executable).with_name("o2c")
 O2C_COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "o2c.cli"]
 
