@@ -35,8 +35,9 @@ class WinOpportunity(Command):
     with an optional order discount). Without lines, the latest quote becomes the order
     at its prices and discounts."""
 
-    # Declared as the order's lines (so the spec shows their limits), absent when not sent.
-    lines: OrderLines = Field(default=None)
+    # Declared as the order's lines, so the spec shows their limits as on every other
+    # body; None only when left out (a JSON null is refused, as a list is expected).
+    lines: OrderLines = Field(default=None)  # type: ignore[arg-type]
     discount_percent: Percent | None = None
 
 
