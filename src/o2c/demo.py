@@ -7,6 +7,15 @@ through every stage, two are won and handed over as orders, one is lost; stock
 arrives in two cost layers; an order cannot be confirmed for lack of stock;
 shipments are partial; one order is cancelled; a count finds a damaged gateway.
 
+Cobalt buys at its own price list (sensors at 84.00) with a line discount on cable
+and an order discount, and its first order is over the credit limit finance gave it:
+confirming it is refused (``credit_limit_exceeded``, nothing recorded) until finance
+releases the order with a reason; it ships, is invoiced, and one sensor comes back
+sound (restocked at the cost it left at) with ten metres of cable damaged (written
+off), credited by a credit note of the CN series that settles part of its invoice.
+Sales logs a call on the Cobalt deal, completes one follow-up task and leaves
+another, on the open Vertex lead, overdue at the end; a second task is due after it.
+
 Each step happens on its own business date (``Context(today=...)``), and a
 document whose date differs from the day it is keyed carries that date: the
 second sensor layer and the first Apex shipment are keyed the next morning and
@@ -27,12 +36,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from uuid import UUID
 
 from o2c.application import O2C, Context
+from o2c.domain.credit import CreditLimitExceededError
 from o2c.domain.errors import InsufficientStockError
 from o2c.domain.ledger_account import DEFAULT_CHART
 
 SENSOR, GATEWAY, CABLE = "NT-SENSOR-100", "NT-GATEWAY-200", "NT-CABLE-5M"
+#: Who owns the story's follow-up tasks.
+SALES_REP = "Maya Chen"
 #: Who tells the story, as the log records them.
 ACTORS = ("demo:finance", "demo:sales", "demo:warehouse")
 #: Every command of the story has an idempotency key starting so.
@@ -209,6 +222,47 @@ def run(app: O2C, say: Callable[[str], None] = print, today: date | None = None,
     app.cancel_order(on(25, sales, "cancel-orbit"), cancelled.id,
                      "Customer postponed the greenhouse project")
 
+    say("Cobalt buys at its own prices, with discounts; its first order is over its credit "
+        "limit until finance releases it")
+    cobalt = ids["customer_cobalt"]
+    app.set_price(on(50, sales, "price-cobalt-sensor"), cobalt, SENSOR, "84.00")
+    app.change_credit_limit(on(29, finance, "limit-cobalt"), cobalt, "2500.00",
+                            "Opening limit for a new account")
+    # the sensors take Cobalt's list price; the cable carries a line discount, the whole
+    # order an order discount
+    held = app.place_sales_order(on(28, sales, "order-cobalt"), cobalt, [
+        {"sku": SENSOR, "quantity": "20"},
+        {"sku": CABLE, "quantity": "130", "unit_price": "7.45", "discount_percent": "12.5"}],
+        discount_percent="3.5")
+    ids["order_cobalt"] = held.id
+    if not app.customer(cobalt).released(UUID(held.id)):  # finishing a demo: no refusal
+        try:
+            app.confirm_order(on(28, warehouse, "confirm-cobalt-refused"), held.id)
+        except CreditLimitExceededError as refused:
+            say(f"  Cobalt order held for credit: {refused}")
+        app.release_order_credit(on(27, finance, "release-cobalt"), held.id,
+                                 "Signed purchase order and a bank reference on file")
+    app.confirm_order(on(27, warehouse, "confirm-cobalt"), held.id)
+    app.ship_order(on(25, warehouse, "ship-cobalt"), held.id,
+                   [{"sku": SENSOR, "quantity": "20"}, {"sku": CABLE, "quantity": "130"}])
+    app.invoice_order(on(24, finance, "invoice-cobalt"), held.id, date=dated(25))
+
+    say("Sales follows up: a call on the Cobalt deal, a task done, one left overdue")
+    app.log_activity(on(20, sales, "call-cobalt"), "opportunity", ids["opp_cobalt"], "call",
+                     "Walked Lena through the retrofit terms", owner=SALES_REP,
+                     outcome="Ready to negotiate")
+    done = app.log_activity(on(19, sales, "task-orbit"), "opportunity", ids["opp_orbit"],
+                            "task", "Send the greenhouse sensor datasheet", owner=SALES_REP,
+                            due_date=dated(12))
+    app.complete_activity(on(13, sales, "complete-orbit"), done.id, outcome="Datasheet sent")
+    ids["task_overdue"] = app.log_activity(
+        on(18, sales, "task-vertex"), "lead", ids["lead_vertex"], "task",
+        "Call Sam back about the lab pilot", owner=SALES_REP, due_date=dated(8)).id
+    ids["task_upcoming"] = app.log_activity(
+        on(16, sales, "task-cobalt"), "opportunity", ids["opp_cobalt"], "task",
+        "Send the revised clean-room quote", owner=SALES_REP,
+        due_date=(end + timedelta(days=5)).isoformat()).id
+
     say("A count finds a damaged gateway (counted on day 15, booked the next morning)")
     app.adjust_stock(on(14, warehouse, "count-gateway"), GATEWAY, "11",
                      "Cycle count: one unit damaged in the warehouse", date=dated(15))
@@ -224,6 +278,12 @@ def run(app: O2C, say: Callable[[str], None] = print, today: date | None = None,
                   invoices=[second])
     app.pay_order(on(4, finance, "pay-nimbus"), nimbus.id, "2000.00", "Wire NDC-5531",
                   date=dated(5))
+
+    say("Cobalt returns a sensor (restocked) and ten metres of damaged cable, credited")
+    returned = app.return_goods(on(6, warehouse, "return-cobalt"), held.id, [
+        {"sku": SENSOR, "quantity": "1"}, {"sku": CABLE, "quantity": "10", "damaged": True}],
+        reason="One sensor not needed; a cable reel crushed in transit")
+    ids["credit_note"] = str(returned.extra["credit_note_number"])
 
     month_start, month_end = first_full_month(end)
     say(f"Finance closes {month_start:%B %Y}: the books are closed through "

@@ -47,22 +47,29 @@ def test_demo_tells_the_story_right_to_the_cent(store: str) -> None:
                   "Balance Sheet"):
         assert title in result.stdout  # type: ignore[attr-defined]
     # Worked out by hand from demo.py: FIFO layers 100 @ 42.00 then 50 @ 45.50 sensors,
-    # 25 @ 310.00 gateways, 500 @ 3.20 cable; 8 % tax; a count finds 11 gateways of 12.
+    # 25 @ 310.00 gateways, 500 @ 3.20 cable; 8 % tax; a count finds 11 gateways of 12;
+    # Cobalt's discounted order (2438.98 net, 195.12 tax) ships 20 sensors @ 42.00 and 130
+    # cables; it returns a sensor (back @ 42.00) and 10 damaged cables (32.00 written off),
+    # credited 143.97 and 11.52 tax.
     inventory = {i["sku"]: i for i in report("inventory")["items"]}
-    assert inventory["NT-SENSOR-100"]["value"] == "3115.00"  # 20 @ 42.00 + 50 @ 45.50
-    assert inventory["NT-SENSOR-100"]["on_hand"] == "70"
+    assert inventory["NT-SENSOR-100"]["value"] == "2317.00"  # 50 @ 45.50 + 1 back @ 42.00
+    assert inventory["NT-SENSOR-100"]["on_hand"] == "51"
     assert inventory["NT-GATEWAY-200"]["value"] == "3410.00"  # 25 - 5 - 8 - 1 lost
-    assert inventory["NT-CABLE-5M"]["value"] == "1216.00"
+    assert inventory["NT-CABLE-5M"]["value"] == "800.00"  # 500 - 120 - 130 @ 3.20
     assert all(i["reserved"] == "0" for i in inventory.values())  # the cancellation released
     balances = {a["code"]: Decimal(a["balance"]) for a in report("trial-balance")["accounts"]}
-    assert balances["1200"] == Decimal("7741.00")
-    assert balances["1100"] == Decimal("7311.60") + Decimal("2883.60") + Decimal("5158.08") - (
-        Decimal("7311.60") + Decimal("1000.00") + Decimal("2000.00"))
-    assert balances["4000"] == -(Decimal("6770.00") + Decimal("2670.00") + Decimal("4776.00"))
-    assert balances["2100"] == -(Decimal("541.60") + Decimal("213.60") + Decimal("382.08"))
+    assert balances["1200"] == Decimal("6527.00")
+    assert balances["1100"] == Decimal("7311.60") + Decimal("2883.60") + Decimal("5158.08") + (
+        Decimal("2634.10")) - (Decimal("7311.60") + Decimal("1000.00") + Decimal("2000.00") + (
+            Decimal("155.49")))
+    assert balances["4000"] == -(Decimal("6770.00") + Decimal("2670.00") + Decimal("4776.00") + (
+        Decimal("2438.98")) - Decimal("143.97"))
+    assert balances["2100"] == -(Decimal("541.60") + Decimal("213.60") + Decimal("382.08") + (
+        Decimal("195.12")) - Decimal("11.52"))
     assert balances["5000"] == Decimal("2100.00") + Decimal("1550.00") + Decimal("1260.00") + (
-        Decimal("2480.00") + Decimal("384.00"))
-    assert balances["5100"] == Decimal("310.00")
+        Decimal("2480.00") + Decimal("384.00") + Decimal("840.00") + Decimal("416.00")) - (
+            Decimal("42.00") + Decimal("32.00"))
+    assert balances["5100"] == Decimal("310.00") + Decimal("32.00")
     assert sum(balances.values()) == 0
     pipeline = report("pipeline")
     assert {s["stage"]: s["count"] for s in pipeline["stages"]} == {
@@ -72,11 +79,12 @@ def test_demo_tells_the_story_right_to_the_cent(store: str) -> None:
     assert pipeline["leads"] == {"total": 8, "converted": 5, "disqualified": 2, "open": 1}
     aging = report("ar-aging")
     assert Decimal(aging["total_open"]) == balances["1100"]
-    # Profit: 14216.00 revenue less 7774.00 cost of goods and 310.00 of the count.
-    assert report("pnl")["net_profit"] == "6132.00"
+    # Profit: 16511.01 revenue less 8956.00 cost of goods and 342.00 of the count and the
+    # damaged cable.
+    assert report("pnl")["net_profit"] == "7213.01"
     sheet = report("balance-sheet")
     assert (sheet["equity"]["unclosed_profit"], sheet["liabilities_and_equity"],
-            sheet["balanced"]) == ("6132.00", "159544.28", True)
+            sheet["balanced"]) == ("7213.01", "160808.89", True)
     shown = run("periods", "show")
     assert "books closed through" in shown.stdout  # type: ignore[attr-defined]
 

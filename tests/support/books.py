@@ -204,23 +204,26 @@ def recorded_keys(app: O2C) -> dict[str, int]:
     return {str(key): int(count) for key, count in rows}
 
 
-def beancount_balances(text: str, as_of: date | None = None) -> dict[str, Decimal]:
+def beancount_balances(text: str, *as_of: date | None) -> list[dict[str, Decimal]]:
     """Each account's balance (debit positive, by its o2c code) in a beancount journal
     (``o2c.export.beancount``) as beancount itself parses it (``loader.load_string``,
-    which also checks every transaction balances), counting the transactions dated on
-    or before ``as_of`` (all of them when None). Accounts with no posting are left out;
-    a journal beancount reports errors on fails the caller's test."""
+    which also checks every transaction balances), once per date of ``as_of``: counting
+    the transactions dated on or before it (all of them for None). Accounts with no
+    posting are left out; a journal beancount reports errors on fails the caller's test."""
     from beancount import loader
     from beancount.core.data import Open, Transaction
 
     entries, errors, _ = loader.load_string(text)
     assert errors == [], errors
     codes = {e.account: str(e.meta["code"]) for e in entries if isinstance(e, Open)}
-    balances: dict[str, Decimal] = defaultdict(Decimal)
-    for entry in entries:
-        if isinstance(entry, Transaction) and (as_of is None or entry.date <= as_of):
-            for posting in entry.postings:
-                assert posting.units is not None
-                assert posting.units.number is not None
-                balances[codes[posting.account]] += Decimal(posting.units.number)
-    return dict(balances)
+    found: list[dict[str, Decimal]] = []
+    for day in as_of:
+        balances: dict[str, Decimal] = defaultdict(Decimal)
+        for entry in entries:
+            if isinstance(entry, Transaction) and (day is None or entry.date <= day):
+                for posting in entry.postings:
+                    assert posting.units is not None
+                    assert posting.units.number is not None
+                    balances[codes[posting.account]] += Decimal(posting.units.number)
+        found.append(dict(balances))
+    return found
