@@ -134,7 +134,7 @@ def exposure(customer: Customer, orders: Iterable[SalesOrder], places: int) -> E
     for order in orders:
         open_invoices += sum((i["total"] - i["paid"] for i in order.open_invoices()), ZERO)
         unshipped += order_uninvoiced(order)
-    return Exposure(open_invoices, customer.credit, unshipped)
+    return Exposure(open_invoices, customer.credit + zero, unshipped)  # "0.00", not "0"
 
 
 def overdue_invoices(orders: Iterable[SalesOrder], today: date,
