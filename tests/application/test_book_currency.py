@@ -33,8 +33,8 @@ def test_another_currency_is_refused_and_records_nothing(database_url: str) -> N
     app = build_app(Settings(database_url=database_url, currency="EUR"))
     head = app.db.head()
     app.close()
-    for opener in (lambda s: build_app(s), lambda s: open_existing(s, write=False)[0]):
-        with pytest.raises(CurrencyMismatchError, match="kept in EUR.*O2C_CURRENCY is USD"):
+    for opener in (build_app, lambda s: open_existing(s, write=False)[0]):
+        with pytest.raises(CurrencyMismatchError, match=r"kept in EUR.*O2C_CURRENCY is USD"):
             opener(Settings(database_url=database_url, currency="USD"))
     app = build_app(Settings(database_url=database_url, currency="EUR"))
     try:
@@ -53,7 +53,9 @@ def test_the_cli_says_so_in_one_line_and_exits_2(database_url: str,
         result = CliRunner().invoke(cli, args)
         assert result.exit_code == 2, result.output
         lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and "currency_mismatch" in lines[0] and "GBP" in lines[0]
+        assert len(lines) == 1
+        assert "currency_mismatch" in lines[0]
+        assert "GBP" in lines[0]
 
 
 def test_an_unknown_currency_is_refused_by_the_settings() -> None:

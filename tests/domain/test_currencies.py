@@ -12,8 +12,8 @@ from o2c.domain.errors import InvalidInputError
 def test_the_table_is_the_installed_iso_4217_list() -> None:
     """Fails when the package is upgraded and ``scripts/update-currencies`` was not run."""
     expected = {c.code: c.exponent for c in iso4217.Currency if c.exponent is not None}
-    assert currencies.MINOR_UNITS == expected
-    assert currencies.PUBLISHED == str(iso4217.__published__)
+    assert expected == currencies.MINOR_UNITS
+    assert str(iso4217.__published__) == currencies.PUBLISHED
 
 
 @pytest.mark.parametrize(("code", "places"), [

@@ -31,7 +31,8 @@ def test_the_default_chart_has_every_account_the_posting_rules_use() -> None:
     assert codes == {
         chart.CASH: "asset", chart.RECEIVABLE: "asset", chart.INVENTORY: "asset",
         chart.PAYABLE: "liability", chart.TAX_PAYABLE: "liability", chart.EQUITY: "equity",
-        chart.RETAINED_EARNINGS: "equity", chart.REVENUE: "revenue", chart.COGS: "expense", chart.ADJUSTMENTS: "expense"}
+        chart.RETAINED_EARNINGS: "equity", chart.REVENUE: "revenue", chart.COGS: "expense",
+        chart.ADJUSTMENTS: "expense"}
     assert set(codes.values()) <= set(ACCOUNT_TYPES)
     assert len({LedgerAccount.create_id(code) for code in codes}) == len(codes)
 
