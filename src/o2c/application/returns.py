@@ -28,20 +28,47 @@ from o2c.domain.stock_item import StockItem
 class Returns(UseCaseBase):
     """Returns of shipped, invoiced goods: restocked or written off, and credited."""
 
-    @command("return_goods", id="order_id")
+    @command("authorise_return", id="order_id")
+    def authorise_return(self, run: Attempt, order_id: object,
+                         lines: Sequence[Mapping[str, object]], reason: object,
+                         date: object = None) -> Outcome:
+        """Authorises the return of invoiced goods on ``date`` (the business date by
+        default): an RMA numbered ``RMA-<n>`` on the order, for no more than may still be
+        returned less what open RMAs await. No goods move and nothing is posted."""
+        order = self.get(SalesOrder, str(order_id), "sales order")
+        run.check_version(order)
+        when = effective_date(self.books, run, date)
+        number = order.authorise_return(lines, when, reason)
+        return Result(str(order.id), order.version, extra={
+            "rma_number": number, "date": when.isoformat()}), [order]
+
+    @command("cancel_return_authorisation", id="order_id")
+    def cancel_return_authorisation(self, run: Attempt, order_id: object, rma_number: object,
+                                    reason: object) -> Outcome:
+        """Cancels an RMA with goods still to come back, on the business date: what it
+        still authorises lapses. Nothing is posted."""
+        order = self.get(SalesOrder, str(order_id), "sales order")
+        run.check_version(order)
+        when = effective_date(self.books, run, None)
+        order.cancel_return_authorisation(rma_number, reason, when)
+        return Result(str(order.id), order.version, extra={
+            "rma_number": str(rma_number), "date": when.isoformat()}), [order]
+
+    @command("return_goods", id="order_id", added=("authorisation",))
     def return_goods(self, run: Attempt, order_id: object,
                      lines: Sequence[Mapping[str, object]], date: object = None,
-                     reason: object = None) -> Outcome:
+                     reason: object = None, authorisation: object = None) -> Outcome:
         """Records goods returned on an order on ``date`` (the business date by default):
         sound goods back into stock and damaged ones written off, both at the cost they
         left at (Dr Inventory / Inventory Adjustments, Cr COGS), and a credit note for
         their value and tax (Dr Revenue, Dr Tax, Cr Receivable) numbered from the credit
         note series, settling the invoices they were on; the rest of the credit is the
-        customer's unapplied credit."""
+        customer's unapplied credit. Given ``authorisation`` (an RMA number of the order),
+        the goods must be within what that RMA still authorises, and lower it."""
         order = self.get(SalesOrder, str(order_id), "sales order")
         run.check_version(order)
         when = effective_date(self.books, run, date)
-        planned = order.plan_return(lines, when, reason)
+        planned = order.plan_return(lines, when, reason, authorisation)
         sound = [line for line in planned.lines if not line["damaged"]]
         run.hold(StockItem.create_id(line["sku"]) for line in sound)
         series_id = DocumentSeries.create_id(self.settings.credit_note_prefix, when.year)
@@ -74,6 +101,8 @@ class Returns(UseCaseBase):
             "credits": [{"invoice_number": share.invoice_number, "total": str(share.total),
                          "applied": str(share.applied)} for share in planned.shares],
             "date": when.isoformat()}
+        if planned.authorisation is not None:
+            extra["authorisation"] = planned.authorisation
         if planned.unapplied:
             customer = self.get(Customer, order.customer_id, "customer")
             customer.receive_credit(planned.unapplied, number, when, order.id)

@@ -20,6 +20,13 @@ its pure rules, so the aggregate only decides and assigns:
   returning the last of an invoice's goods credits exactly what is left of its net and
   tax. Each invoice's share settles what is open on that invoice; what it cannot
   settle (the invoice was paid) is the customer's unapplied credit.
+- **Authorisations (RMAs).** Before goods come back, an order may authorise their
+  return (``SalesOrder.ReturnAuthorised``, numbered ``RMA-<n>`` per order): no more than
+  may still be returned less what open RMAs already authorised and is not yet received.
+  A return received against an RMA (``authorisation``) stays within that RMA's
+  outstanding quantities (``not_authorised`` otherwise) and lowers them
+  (``SalesOrder.AuthorisedReturnReceived``); an RMA not fully received may be
+  cancelled. Authorising moves no goods and no money: no postings.
 """
 
 from __future__ import annotations
@@ -55,6 +62,73 @@ class NotInvoicedError(DomainError):
     them first, then the return credits them."""
 
     code = "not_invoiced"
+
+
+class NotAuthorisedError(DomainError):
+    """Goods received against a return authorisation (RMA) beyond what it still
+    authorises, or against an RMA cancelled or fully received (409 ``not_authorised``)."""
+
+    code = "not_authorised"
+
+
+#: An RMA's state: ``open`` (something still to come back), ``received`` or ``cancelled``.
+RMA_OPEN, RMA_RECEIVED, RMA_CANCELLED = "open", "received", "cancelled"
+
+
+def rma_number(n: int) -> str:
+    """The ``n``-th return authorisation of an order: ``RMA-<n>``."""
+    return f"RMA-{n}"
+
+
+def check_authorisation_lines(lines: Iterable[Mapping[str, object]]) -> list[Line]:
+    """Lines of a return authorisation: distinct SKUs and positive quantities."""
+    checked: list[Line] = []
+    seen: set[str] = set()
+    for number, item in enumerate(lines, start=1):
+        if number > MAX_LINES:
+            raise InvalidInputError(f"an authorisation has at most {MAX_LINES} lines")
+        line = values.mapping(item, f"line {number}")
+        sku = check_sku(line.get("sku"))
+        if sku in seen:
+            raise InvalidInputError(f"line {number}: SKU {sku} appears twice")
+        seen.add(sku)
+        checked.append({"sku": sku, "quantity": money.quantity(
+            line.get("quantity"), what=f"line {number} quantity")})
+    if not checked:
+        raise InvalidInputError("a return authorisation needs at least one line")
+    return checked
+
+
+def rma_outstanding(rma: Mapping[str, Any]) -> dict[str, Decimal]:
+    """Per SKU, what an RMA still authorises: authorised - received, none once cancelled."""
+    if rma["cancelled"]:
+        return {}
+    received: Mapping[str, Decimal] = rma["received"]
+    return {line["sku"]: line["quantity"] - received.get(line["sku"], ZERO)
+            for line in rma["lines"]
+            if line["quantity"] - received.get(line["sku"], ZERO) > ZERO}
+
+
+def rma_status(rma: Mapping[str, Any]) -> str:
+    """``cancelled``, ``received`` (nothing outstanding) or ``open``."""
+    if rma["cancelled"]:
+        return RMA_CANCELLED
+    return RMA_OPEN if rma_outstanding(rma) else RMA_RECEIVED
+
+
+def check_within_authorisation(rma: Mapping[str, Any], lines: Iterable[Mapping[str, Any]],
+                               order_number: str) -> None:
+    """Refuses (``not_authorised``) goods beyond what ``rma`` still authorises."""
+    number, status = rma["rma_number"], rma_status(rma)
+    if status != RMA_OPEN:
+        raise NotAuthorisedError(f"{number} of order {order_number} is {status}; "
+                                 "nothing more may be received against it")
+    outstanding = rma_outstanding(rma)
+    for line in lines:
+        left = outstanding.get(line["sku"], ZERO)
+        if line["quantity"] > left:
+            raise NotAuthorisedError(f"{line['sku']}: {line['quantity']} received against "
+                                     f"{number}, which authorises only {left} more")
 
 
 def check_return_lines(lines: Iterable[Mapping[str, object]]) -> list[Line]:
@@ -184,6 +258,8 @@ class PlannedReturn:
     returned_on: date
     reason: str
     places: int
+    #: The RMA the goods came back against, if any.
+    authorisation: str | None = None
 
     def _sum(self, figures: Iterable[Decimal]) -> Decimal:
         return quantize(sum(figures, ZERO), self.places)

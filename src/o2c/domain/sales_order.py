@@ -24,8 +24,10 @@ from o2c.domain.errors import (
     InvalidInputError,
     InvalidStateError,
     LimitExceededError,
+    NotFoundError,
     NothingToInvoiceError,
     OverShipmentError,
+    UnknownReferenceError,
 )
 from o2c.domain.money import ZERO, quantize
 from o2c.domain.stock_item import check_sku
@@ -367,6 +369,34 @@ class SalesOrder(O2CAggregate):
         unapplied: Decimal
         returned_on: date
         reason: str
+
+    class ReturnAuthorised(Aggregate.Event):
+        """A return of invoiced goods was authorised (an RMA, ``rma_number``): ``lines``
+        of SKU and quantity the customer may send back. Moves no goods and no money."""
+
+        class_version = 1
+        rma_number: str
+        lines: list[Line]
+        reason: str
+        authorised_on: date
+
+    class ReturnAuthorisationCancelled(Aggregate.Event):
+        """An RMA not fully received was cancelled: what it still authorised lapses."""
+
+        class_version = 1
+        rma_number: str
+        reason: str
+        cancelled_on: date
+
+    class AuthorisedReturnReceived(Aggregate.Event):
+        """Return ``return_no`` (the ``Returned`` event right after this one, in the same
+        write) received ``lines`` (SKU, quantity) against RMA ``rma_number``, lowering what
+        it still authorises."""
+
+        class_version = 1
+        rma_number: str
+        return_no: int
+        lines: list[Line]
 
     @event(Placed)
     def __init__(self, customer_id: UUID, opportunity_id: UUID | None, lines: list[Line],
@@ -762,14 +792,125 @@ class SalesOrder(O2CAggregate):
                 layers.setdefault(line["sku"], []).append(
                     {"quantity": line["quantity"], "value": line["cost"]})
 
+    @property
+    def authorisations(self) -> list[Line]:
+        """Every return authorisation (RMA): number, date, reason, ``lines`` authorised,
+        ``received`` per SKU, ``cancelled`` (with its reason and date) and the
+        ``returns`` received against it."""
+        found: dict[str, Line] = self.__dict__.get("rmas", {})
+        return list(found.values())
+
+    def authorisation(self, number: object) -> Line:
+        """The RMA ``number`` of this order (NotFoundError if there is none)."""
+        found: dict[str, Line] = self.__dict__.get("rmas", {})
+        rma = found.get(number) if isinstance(number, str) else None
+        if rma is None:
+            raise NotFoundError(f"order {self.number} has no return authorisation "
+                                f"{str(number)[:40]!r}")
+        return rma
+
+    def authorised_outstanding(self) -> dict[str, Decimal]:
+        """Per SKU, what open RMAs authorise and has not come back yet."""
+        total = {line["sku"]: ZERO for line in self.lines}
+        for rma in self.authorisations:
+            for sku, quantity in return_rules.rma_outstanding(rma).items():
+                total[sku] += quantity
+        return total
+
+    def authorise_return(self, lines: Iterable[Mapping[str, object]], authorised_on: date,
+                         reason: object) -> str:
+        """Authorises a return (an RMA) of invoiced goods not yet returned nor already
+        authorised by an open RMA (``over_return``, ``not_invoiced`` otherwise); returns
+        its number."""
+        checked = return_rules.check_authorisation_lines(lines)
+        why = values.text(reason, "reason", max_length=values.MAX_LONG_TEXT)
+        latest = self.latest_shipment
+        if latest is not None and authorised_on < latest:
+            raise InvalidInputError(f"an authorisation dated {authorised_on} would precede "
+                                    f"the order's latest shipment ({latest})")
+        returned, pending = self.returned, self.authorised_outstanding()
+        for line in checked:
+            sku, quantity = line["sku"], line["quantity"]
+            self.line(sku)
+            out = self.shipped[sku] - returned[sku] - pending[sku]
+            if quantity > out:
+                raise return_rules.OverReturnError(
+                    f"{sku}: {quantity} to authorise, but only {out} of the "
+                    f"{self.shipped[sku]} shipped on order {self.number} is neither returned "
+                    f"nor authorised ({pending[sku]} awaited)")
+            billed = self.invoiced[sku] - returned[sku] - pending[sku]
+            if quantity > billed:
+                raise return_rules.NotInvoicedError(
+                    f"{sku}: {quantity} to authorise, but only {billed} on order "
+                    f"{self.number} is invoiced and neither returned nor authorised; "
+                    "invoice the rest first")
+        number = return_rules.rma_number(len(self.authorisations) + 1)
+        self._return_authorised(rma_number=number, lines=checked, reason=why,
+                                authorised_on=authorised_on)
+        return number
+
+    @event(ReturnAuthorised)
+    def _return_authorised(self, rma_number: str, lines: list[Line], reason: str,
+                           authorised_on: date) -> None:
+        self.__dict__.setdefault("rmas", {})[rma_number] = {
+            "rma_number": rma_number, "authorised_on": authorised_on, "reason": reason,
+            "lines": [{"sku": x["sku"], "quantity": x["quantity"]} for x in lines],
+            "received": {}, "returns": [], "cancelled": False, "cancel_reason": "",
+            "cancelled_on": None}
+
+    def cancel_return_authorisation(self, number: object, reason: object,
+                                    cancelled_on: date) -> None:
+        """Cancels an RMA not fully received (nor already cancelled): what it still
+        authorises lapses; what came back against it stays returned."""
+        rma = self.authorisation(number)
+        why = values.text(reason, "reason", max_length=values.MAX_LONG_TEXT)
+        status = return_rules.rma_status(rma)
+        if status != return_rules.RMA_OPEN:
+            raise InvalidStateError(f"{rma['rma_number']} of order {self.number} is {status};"
+                                    " only an RMA with goods still to come back may be "
+                                    "cancelled")
+        if cancelled_on < rma["authorised_on"]:
+            raise InvalidInputError(f"a cancellation dated {cancelled_on} would precede the "
+                                    f"authorisation ({rma['authorised_on']})")
+        self._return_authorisation_cancelled(rma_number=rma["rma_number"], reason=why,
+                                             cancelled_on=cancelled_on)
+
+    @event(ReturnAuthorisationCancelled)
+    def _return_authorisation_cancelled(self, rma_number: str, reason: str,
+                                        cancelled_on: date) -> None:
+        rma = self.__dict__["rmas"][rma_number]
+        rma.update(cancelled=True, cancel_reason=reason, cancelled_on=cancelled_on)
+
+    @event(AuthorisedReturnReceived)
+    def _authorised_return_received(self, rma_number: str, return_no: int,
+                                    lines: list[Line]) -> None:
+        rma = self.__dict__["rmas"][rma_number]
+        for line in lines:
+            rma["received"][line["sku"]] = rma["received"].get(line["sku"], ZERO) + line[
+                "quantity"]
+        rma["returns"].append(return_no)
+
     def plan_return(self, lines: Iterable[Mapping[str, object]], returned_on: date,
-                    reason: object = None) -> return_rules.PlannedReturn:
+                    reason: object = None,
+                    authorisation: object = None) -> return_rules.PlannedReturn:
         """Checks a return against this order (bad input; a line not on the order; more
         than shipped and not yet returned: ``over_return``; goods not yet invoiced:
         ``not_invoiced``; dated before the order's latest shipment) and works out the
         cost each line comes back at and each invoice's share of the credit."""
         checked = return_rules.check_return_lines(lines)
         why = values.text(reason, "reason", max_length=values.MAX_LONG_TEXT, optional=True)
+        rma_no: str | None = None
+        if authorisation is not None:
+            try:
+                rma = self.authorisation(authorisation)
+            except NotFoundError as exc:  # named in the body, not the address: 422
+                raise UnknownReferenceError(exc.message) from None
+            return_rules.check_within_authorisation(rma, checked, self.number)
+            if returned_on < rma["authorised_on"]:
+                raise InvalidInputError(f"a return dated {returned_on} would precede its "
+                                        f"authorisation {rma['rma_number']} "
+                                        f"({rma['authorised_on']})")
+            rma_no = rma["rma_number"]
         latest = self.latest_shipment
         if latest is not None and returned_on < latest:
             raise InvalidInputError(f"a return dated {returned_on} would precede the order's "
@@ -797,7 +938,7 @@ class SalesOrder(O2CAggregate):
             planned.append({**line, "cost": cost})
         return return_rules.PlannedReturn(self.id, self.version, tuple(planned),
                                      self._return_shares(checked, by_sku), returned_on,
-                                     why, self.places)
+                                     why, self.places, rma_no)
 
     def _return_shares(self, lines: list[Line],
                        by_sku: dict[str, Line]) -> tuple[return_rules.InvoiceShare, ...]:
@@ -830,6 +971,10 @@ class SalesOrder(O2CAggregate):
         if (planned.order_id, planned.order_version) != (self.id, self.version):
             raise InvalidStateError(f"order {self.number} changed since the return was "
                                     "planned; plan it again")
+        if planned.authorisation is not None:  # first: the postings cite ``Returned``
+            self._authorised_return_received(
+                rma_number=planned.authorisation, return_no=len(self.returns) + 1,
+                lines=[{"sku": x["sku"], "quantity": x["quantity"]} for x in planned.lines])
         self._returned(
             return_no=len(self.returns) + 1, lines=list(planned.lines),
             restocked_cost=planned.restocked_cost, damaged_cost=planned.damaged_cost,
