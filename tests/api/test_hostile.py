@@ -103,6 +103,8 @@ def _world(app: O2C) -> list[Route]:
     invoiced, to_credit = order("confirm", "ship", "invoice"), order("confirm", "ship", "invoice")
     invoice_number = app.sales_order(to_credit).invoices[0]["invoice_number"]
     overpaid = order("confirm", "ship", "invoice")
+    authorised = order("confirm", "ship", "invoice")
+    app.authorise_return(ctx, authorised, [{"sku": "HX-1", "quantity": "1"}], "RMA-1 to cancel")
     app.pay_order(ctx, overpaid, "5000.00")  # leaves the customer credit to refund
     tasks = [app.log_activity(ctx, "lead", leads[0], "task", "Call back", due_date=today).id
              for _ in range(2)]
@@ -140,6 +142,10 @@ def _world(app: O2C) -> list[Route]:
               {"invoice_number": invoice_number, "reason": "wrong price"}, 201),
         Route(f"/sales-orders/{invoiced}/returns",
               {"lines": [{"sku": "HX-1", "quantity": "1"}], "reason": "wrong"}, 201),
+        Route(f"/sales-orders/{authorised}/return-authorisations",
+              {"lines": [{"sku": "HX-1", "quantity": "1"}], "reason": "wrong"}, 201),
+        Route(f"/sales-orders/{authorised}/return-authorisations/RMA-1/cancel",
+              {"reason": "kept"}, 200),
         Route(f"/sales-orders/{placed2}/cancel", {"reason": "changed plans"}, 200),
         Route(f"/customers/{customer}/refunds", {"amount": "1.00", "reference": "ach out",
                                                  "date": today}, 201),

@@ -46,6 +46,9 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/sales-orders/{order_id}/credit-release"): FINANCE,
     ("POST", "/sales-orders/{order_id}/returns"): WAREHOUSE | FINANCE,
     ("GET", "/sales-orders/{order_id}/returns"): ALL,
+    ("POST", "/sales-orders/{order_id}/return-authorisations"): SALES | FINANCE,
+    ("POST", "/sales-orders/{order_id}/return-authorisations/{rma_number}/cancel"):
+        SALES | FINANCE,
     ("POST", "/ledger-accounts"): FINANCE,
     ("POST", "/journal-entries"): FINANCE,
     ("POST", "/journal-entries/{entry_id}/reverse"): FINANCE,

@@ -98,6 +98,13 @@ STEPS: list[tuple[str, Callable[[State], str], Callable[[State], dict[str, Any]]
      lambda s: {"amount": "1.00"}, {}),
     ("/sales-orders/{order_id}/payments", lambda s: f"/sales-orders/{s['order']}/payments",
      lambda s: {"amount": "1000.00"}, {}),  # an overpayment: the customer's credit
+    ("/sales-orders/{order_id}/return-authorisations",
+     lambda s: f"/sales-orders/{s['order']}/return-authorisations",
+     lambda s: {"lines": [{"sku": "SEC-1", "quantity": "1"}], "reason": "Dent"},
+     {"rma": "rma_number"}),
+    ("/sales-orders/{order_id}/return-authorisations/{rma_number}/cancel",
+     lambda s: f"/sales-orders/{s['order']}/return-authorisations/{s['rma']}/cancel",
+     lambda s: {"reason": "Kept"}, {}),
     ("/sales-orders/{order_id}/returns", lambda s: f"/sales-orders/{s['order']}/returns",
      lambda s: {"lines": [{"sku": "SEC-1", "quantity": "1"}]}, {}),
     ("/customers/{customer_id}/refunds", lambda s: f"/customers/{s['customer']}/refunds",

@@ -116,6 +116,21 @@ def rma_status(rma: Mapping[str, Any]) -> str:
     return RMA_OPEN if rma_outstanding(rma) else RMA_RECEIVED
 
 
+def rma_view(rma: Mapping[str, Any]) -> Line:
+    """An RMA as read (the API's ``GET .../returns``, the returns page): number, date,
+    reason, status, per SKU ``authorised``, ``received`` and ``outstanding``, the returns
+    received against it, and its cancellation."""
+    outstanding = rma_outstanding(rma)
+    return {"rma_number": rma["rma_number"], "authorised_on": rma["authorised_on"],
+            "reason": rma["reason"], "status": rma_status(rma),
+            "lines": [{"sku": line["sku"], "authorised": line["quantity"],
+                       "received": rma["received"].get(line["sku"], ZERO),
+                       "outstanding": outstanding.get(line["sku"], ZERO)}
+                      for line in rma["lines"]],
+            "returns": list(rma["returns"]), "cancelled_on": rma["cancelled_on"],
+            "cancel_reason": rma["cancel_reason"]}
+
+
 def check_within_authorisation(rma: Mapping[str, Any], lines: Iterable[Mapping[str, Any]],
                                order_number: str) -> None:
     """Refuses (``not_authorised``) goods beyond what ``rma`` still authorises."""

@@ -7,7 +7,16 @@ from typing import Annotated
 
 from pydantic import Field, StrictBool
 
-from o2c.api.schemas.common import Command, CommandPublic, Dec, LongText, Out, Quantity, Sku
+from o2c.api.schemas.common import (
+    Command,
+    CommandPublic,
+    Dec,
+    LongText,
+    Name,
+    Out,
+    Quantity,
+    Sku,
+)
 from o2c.api.schemas.sales_orders import DocumentDate
 from o2c.domain.returns import MAX_LINES
 
@@ -27,6 +36,62 @@ class ReturnGoods(Command):
     lines: Annotated[list[ReturnLine], Field(min_length=1, max_length=MAX_LINES)]
     date: DocumentDate = None
     reason: LongText | None = None
+    authorisation: Name | None = Field(default=None, examples=["RMA-1"], description=(
+        "The order's return authorisation (RMA) the goods came back against: they must "
+        "be within what it still authorises (409 not_authorised), and lower it."))
+
+
+class AuthorisationLine(Command):
+    """A SKU and how many of it may come back."""
+
+    sku: Sku
+    quantity: Quantity
+
+
+class AuthoriseReturn(Command):
+    """A return authorisation (RMA): invoiced goods of the order, each SKU once, that the
+    customer may send back."""
+
+    lines: Annotated[list[AuthorisationLine], Field(min_length=1, max_length=MAX_LINES)]
+    reason: LongText
+    date: DocumentDate = None
+
+
+class CancelReturnAuthorisation(Command):
+    """Why an RMA is cancelled."""
+
+    reason: LongText
+
+
+class ReturnAuthorisationDone(CommandPublic):
+    """An RMA authorised or cancelled: its number and the date."""
+
+    rma_number: str
+    date: dt.date
+
+
+class AuthorisedLinePublic(Out):
+    """Per SKU of an RMA: authorised, received against it, and still outstanding (none
+    once cancelled)."""
+
+    sku: str
+    authorised: Dec
+    received: Dec
+    outstanding: Dec
+
+
+class ReturnAuthorisationPublic(Out):
+    """A return authorisation of an order and where it stands: ``open`` (goods still to
+    come back), ``received`` or ``cancelled``."""
+
+    rma_number: str
+    authorised_on: dt.date
+    reason: str
+    status: str
+    lines: list[AuthorisedLinePublic]
+    returns: list[int] = Field(description="The returns received against it.")
+    cancelled_on: dt.date | None = None
+    cancel_reason: str = ""
 
 
 class ReturnCreditPublic(Out):
@@ -53,6 +118,7 @@ class ReturnPublic(CommandPublic):
     credits: list[ReturnCreditPublic]
     customer_credit: Dec | None = None
     date: dt.date
+    authorisation: str | None = None
 
 
 class ReturnedLinePublic(Out):
@@ -99,3 +165,4 @@ class OrderReturnsPublic(Out):
     number: str
     lines: list[ReturnableLinePublic]
     returns: list[ReturnRecordPublic]
+    authorisations: list[ReturnAuthorisationPublic] = []
