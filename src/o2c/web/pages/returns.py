@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from o2c.application import O2C, Context, Result
+from o2c.domain import returns as return_rules
 from o2c.domain.errors import O2CError
 from o2c.domain.sales_order import SalesOrder
 from o2c.web import core
@@ -45,8 +46,10 @@ def _page(request: Request, who: Viewer, order_id: str, error: str = "",
     except O2CError as exc:
         return core.refusal(request, who, exc.message, 404)
     lines = returnable(order)
+    rmas = [return_rules.rma_view(rma) for rma in order.authorisations]
     return core.render(request, who, "returns.html", status=status, error=error,
-                       order=order, lines=lines, returns=order.returns,
+                       order=order, lines=lines, returns=order.returns, rmas=rmas,
+                       open_rmas=[r for r in rmas if r["status"] == return_rules.RMA_OPEN],
                        open_lines=[line for line in lines if line["returnable"] > 0],
                        today=datetime.now(UTC).date().isoformat())
 
@@ -86,10 +89,44 @@ async def return_goods(request: Request, order_id: str) -> Response:
     """Records goods returned on the order: restocked or written off, and credited."""
     def run(app: O2C, ctx: Context, form: core.Form) -> Result:
         return app.return_goods(ctx, order_id, return_lines(form),
-                                date=form.optional("date"), reason=form.optional("reason"))
+                                date=form.optional("date"), reason=form.optional("reason"),
+                                authorisation=form.optional("authorisation"))
 
     def page(req: Request, who: Viewer, error: str, status: int) -> Response:
         return _page(req, who, order_id, error, status)
 
     return await core.perform(request, "order.return", run, page,
                               then=lambda r: _address(order_id), done=_said)
+
+
+@router.post("/sales-orders/{order_id}/return-authorisations")
+async def authorise_return(request: Request, order_id: str) -> Response:
+    """Authorises a return (an RMA) of invoiced goods: nothing moves, nothing is posted."""
+    def run(app: O2C, ctx: Context, form: core.Form) -> Result:
+        lines = [{"sku": line["sku"], "quantity": line["quantity"]}
+                 for line in form.lines("sku", "quantity")
+                 if line["quantity"] not in ("", "0")]
+        return app.authorise_return(ctx, order_id, lines, form.optional("reason"),
+                                    date=form.optional("date"))
+
+    def page(req: Request, who: Viewer, error: str, status: int) -> Response:
+        return _page(req, who, order_id, error, status)
+
+    return await core.perform(
+        request, "order.authorise_return", run, page, then=lambda r: _address(order_id),
+        done=lambda r: f"Return authorised: {r.extra.get('rma_number', '')}.")
+
+
+@router.post("/sales-orders/{order_id}/return-authorisations/{rma_number}/cancel")
+async def cancel_rma(request: Request, order_id: str, rma_number: str) -> Response:
+    """Cancels an RMA with goods still to come back."""
+    def run(app: O2C, ctx: Context, form: core.Form) -> Result:
+        return app.cancel_return_authorisation(ctx, order_id, rma_number,
+                                               form.optional("reason"))
+
+    def page(req: Request, who: Viewer, error: str, status: int) -> Response:
+        return _page(req, who, order_id, error, status)
+
+    return await core.perform(
+        request, "order.cancel_rma", run, page, then=lambda r: _address(order_id),
+        done=lambda r: f"{rma_number} cancelled.")
