@@ -78,3 +78,28 @@ def test_a_future_or_closed_date_is_refused_and_records_nothing(
         "quantity": "1", "unit_cost": "1.00",
         "date": (TODAY - timedelta(days=4)).isoformat()})
     assert answer.status_code == 201, answer.text
+
+
+def test_a_document_worth_nothing_is_refused_in_a_closed_period_too(
+        client: TestClient, tokens: dict[str, dict[str, str]], api_app: O2C) -> None:
+    """Goods at no cost, and a count of goods that cost nothing, post no entry; they are still
+    documents of their day, and a closed day takes none (found by the state machine)."""
+    admin = tokens["admin"]
+    assert client.post("/stock-items", headers=admin,
+                       json={"sku": "D-3", "name": "Free"}).status_code == 201
+    free = client.post("/stock-items/D-3/receipts", headers=admin,
+                       json={"quantity": "5", "unit_cost": "0"})
+    assert (free.status_code, free.json()["value"]) == (201, "0.00")
+    closed_day = (TODAY - timedelta(days=5)).isoformat()
+    assert client.post("/periods/close", headers=admin,
+                       json={"through": closed_day}).status_code == 200
+    head = api_app.db.head()
+    for path, body in [("receipts", {"quantity": "5", "unit_cost": "0", "date": closed_day}),
+                       ("adjustments", {"counted_quantity": "3", "reason": "two gone",
+                                        "date": closed_day})]:
+        refused = client.post(f"/stock-items/D-3/{path}", headers=admin, json=body)
+        assert (refused.status_code, refused.json()["error"]) == (409, "period_closed"), path
+        assert api_app.db.head() == head
+    counted = client.post("/stock-items/D-3/adjustments", headers=admin,
+                          json={"counted_quantity": "3", "reason": "two gone"})
+    assert (counted.status_code, counted.json()["value"]) == (200, "0.00")

@@ -73,9 +73,9 @@ one ``@invariant`` each):
 and at the end every read model rebuilt from zero has the digest of the live
 one.
 
-A known bug is tolerated, and only that one: a receipt or count whose value is
-zero posts nothing, so a date in a closed period is not refused for it (see
-``ZERO_VALUE_IN_CLOSED_PERIOD``).
+A bug it found is kept as a switch: a receipt or count whose value is zero posted
+nothing, so a date in a closed period was not refused for it (fixed: the period is
+checked whether or not an entry is posted; ``ZERO_VALUE_IN_CLOSED_PERIOD`` is False).
 
 Bounded for CI: 25 examples of up to 50 steps on SQLite, 10 on PostgreSQL, as
 before the dated documents came; the file took 25-55 s on two busy cores (the
@@ -151,11 +151,11 @@ CAUSES = {*MANUAL_CAUSES, *YEAR_END_CAUSES, "StockItem.Received", "StockItem.Adj
 TYPES = {"1": "asset", "2": "liability", "3": "equity", "4": "revenue", "5": "expense"}
 #: The beancount export is parsed every this many steps (and at teardown).
 BEANCOUNT_EVERY = 10
-#: KNOWN BUG (see the report of issue 12's machine): a receipt or a count whose value is
-#: zero posts no entry, and only the entry checks the closed period, so such a document
-#: dated in a closed period is recorded. The machine accepts either outcome for exactly
-#: that case (and checks everything else); set False to see it fail.
-ZERO_VALUE_IN_CLOSED_PERIOD = True
+#: A bug this machine found (fixed in ``Books.caused_by``): a receipt or a count whose value
+#: was zero posted no entry, and only the entry checked the closed period, so such a
+#: document dated in a closed period was recorded. True accepts either outcome for
+#: exactly that case; False (now) insists on the refusal.
+ZERO_VALUE_IN_CLOSED_PERIOD = False
 
 # (text sent, value the model expects or None when it must be refused)
 Parsed = tuple[object, Decimal | None]

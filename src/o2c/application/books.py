@@ -76,12 +76,15 @@ class Books:
 
     def caused_by(self, posting: Posting, *, when: date, memo: str,
                   source: Aggregate) -> list[JournalEntry]:
-        """The journal entry a business event causes (none when every amount is zero)."""
+        """The journal entry a business event causes (none when every amount is zero).
+        The event's date must be in an open period either way: a document worth nothing
+        (goods received at no cost, a count that finds what was expected) is still a
+        document of that day, and a closed period takes no more documents."""
+        self.check_open(when)
         lines: list[dict[str, Any]] = [dict(line) for line in posting.lines
                                        if line.get("debit") or line.get("credit")]
         if not lines:
             return []
-        self.check_open(when)
         return [JournalEntry.post(
             date=when, memo=memo, lines=lines,
             accounts=self.account_types(line["account"] for line in lines),
