@@ -42,7 +42,8 @@ def _poison(app: O2C, customer_id: str) -> int:
     order = SalesOrder(customer_id=app.customer(customer_id).id, opportunity_id=None,
                        lines=[{"sku": "P-1", "quantity": D("1000000000000"),
                                "unit_price": D("1000000000000.00")}],
-                       currency="USD", tax_rate=D("0.08"), payment_terms_days=30)
+                       currency="USD", tax_rate=D("0.08"), payment_terms_days=30,
+                       discount_percent=D("0"))
     app.save(order)
     return app.db.head()
 
