@@ -104,6 +104,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from o2c.application import Context, Result
 from o2c.bootstrap import build_app
 from o2c.config import Settings
+from o2c.domain.credit import CreditHoldError, CreditLimitExceededError
 from o2c.domain.customer import DEFAULT_PAYMENT_TERMS_DAYS
 from o2c.domain.errors import (
     IdempotencyKeyReusedError,
@@ -116,6 +117,7 @@ from o2c.domain.journal_entry import JournalEntry
 from o2c.domain.money import quantize
 from o2c.domain.opportunity import OPEN_STAGES
 from o2c.domain.posting_rules import YEAR_END_CLOSE, YEAR_END_REOPEN
+from o2c.domain.returns import NotAuthorisedError, NotInvoicedError, OverReturnError, rma_view
 from o2c.export import beancount
 from o2c.projections import Projector, ledger_reports, reports
 from o2c.projections.rebuild import rebuild
@@ -146,7 +148,8 @@ MANUAL_CAUSES = ("JournalEntry.Posted", "JournalEntry.Reversed")
 YEAR_END_CAUSES = (YEAR_END_CLOSE, YEAR_END_REOPEN)
 CAUSES = {*MANUAL_CAUSES, *YEAR_END_CAUSES, "StockItem.Received", "StockItem.Adjusted",
           "SalesOrder.Shipped", "SalesOrder.Invoiced", "SalesOrder.PaymentReceived",
-          "SalesOrder.InvoiceCredited", "Customer.CreditReceived", "Customer.CreditRefunded"}
+          "SalesOrder.InvoiceCredited", "Customer.CreditReceived", "Customer.CreditRefunded",
+          "SalesOrder.Returned"}
 #: Account types by the first digit of the default chart's codes.
 TYPES = {"1": "asset", "2": "liability", "3": "equity", "4": "revenue", "5": "expense"}
 #: The beancount export is parsed every this many steps (and at teardown).
@@ -174,12 +177,22 @@ amounts: st.SearchStrategy[Parsed] = mostly(
     st.decimals(min_value=D("0.01"), max_value=D(5000), places=2).map(lambda d: (str(d), d)),
     invalid_amounts.map(lambda v: (v, None)))
 skus = mostly(st.sampled_from(SKUS), st.sampled_from(["NOPE", "bad sku!"]))
+#: A line's discount_percent (issue 13, prices): None sends none; the valid ones with the
+#: percent they are, the rest (over 100, three places) refused.
+GOOD_LINE_DISCOUNTS = {"10": D(10), "2.5": D("2.5"), "100": D(100)}
+line_discounts = st.sampled_from([None, None, None, *GOOD_LINE_DISCOUNTS, "100.5", "0.125"])
 #: Order lines: usually distinct known SKUs with valid figures, one time in six anything.
 order_lines = mostly(
     st.lists(st.tuples(st.sampled_from(SKUS[:2]), quantities.filter(lambda q: q[1] is not None),
-                       prices.filter(lambda p: p[1] is not None)),
+                       prices.filter(lambda p: p[1] is not None),
+                       mostly(st.sampled_from([None, None, *GOOD_LINE_DISCOUNTS]),
+                              line_discounts)),
              min_size=1, max_size=2, unique_by=lambda line: line[0]),
-    st.lists(st.tuples(skus, quantities, prices), min_size=1, max_size=3), one_in=6)
+    st.lists(st.tuples(skus, quantities, prices, line_discounts), min_size=1, max_size=3),
+    one_in=6)
+#: Credit limits a customer is registered with or given (None: no limit); some small,
+#: so that confirmations are refused for them.
+LIMITS = [None, None, "0.00", "40.00", "150.00", "2000.00"]
 #: An order's discount_percent (issue 13, prices): None sends none; the valid ones with
 #: the percent they are; the rest are refused.
 GOOD_DISCOUNTS = {"0": ZERO, "5": D("5"), "12.5": D("12.5"), "33.33": D("33.33"),
@@ -189,6 +202,9 @@ discounts = st.sampled_from([None, None, None, *GOOD_DISCOUNTS, "100.01", "1.234
 #: takes the business date), -1 is the day after it (refused: nothing is dated in the
 #: future); the others often land in a closed period (refused) or the year before.
 days_back = st.sampled_from([None, None, None, 0, 1, 4, 15, 40, -1])
+#: The same for returns and authorisations, mostly on the business date (they may not
+#: precede the order's latest shipment).
+return_days = st.sampled_from([None, None, None, None, 0, 1, 15, -1])
 
 
 @dataclass
@@ -247,8 +263,12 @@ class Invoice:
     net: Decimal
     tax: Decimal
     issued_on: date
-    paid: Decimal = ZERO  # by payments and by the customer's credit
+    paid: Decimal = ZERO  # by payments, by the customer's credit and by returns
     credited: bool = False
+    #: What returns took off it: goods per SKU, net and tax credited.
+    returned: dict[str, Decimal] = field(default_factory=dict)
+    returned_net: Decimal = ZERO
+    returned_tax: Decimal = ZERO
 
     @property
     def total(self) -> Decimal:
@@ -265,20 +285,87 @@ class Invoice:
 
 
 @dataclass
+class Rma:
+    """A return authorisation as the model sees it."""
+
+    lines: dict[str, Decimal]
+    authorised_on: date
+    received: dict[str, Decimal] = field(default_factory=dict)
+    cancelled: bool = False
+
+    def outstanding(self) -> dict[str, Decimal]:
+        if self.cancelled:
+            return {}
+        left = {sku: q - self.received.get(sku, ZERO) for sku, q in self.lines.items()}
+        return {sku: q for sku, q in left.items() if q > 0}
+
+
+def take_newest(layers: list[tuple[Decimal, Decimal]], quantity: Decimal) -> Decimal:
+    """Takes ``quantity`` off an order's issue layers, the most recent shipments first
+    (a layer in part pro rata, rounded once); returns the cost taken."""
+    left, taken = quantity, ZERO
+    while left:
+        layer_quantity, value = layers.pop()
+        if layer_quantity <= left:
+            left, taken = left - layer_quantity, taken + value
+        else:
+            part = min(quantize(value * left / layer_quantity), value)
+            layers.append((layer_quantity - left, value - part))
+            left, taken = ZERO, taken + part
+    return taken
+
+
+@dataclass
 class Order:
     id: str
     customer: str
     lines: dict[str, tuple[Decimal, Decimal]]  # sku -> (quantity, unit price)
     discount: Decimal = ZERO  # the order's discount in percent (issue 13, prices)
+    line_discounts: dict[str, Decimal] = field(default_factory=dict)  # sku -> percent
     confirmed: bool = False
+    released: bool = False  # finance released it from credit control
     cancelled: bool = False
     cost: Decimal = ZERO
     shipped: dict[str, Decimal] = field(default_factory=dict)
     last_shipped_on: date | None = None
     invoices: list[Invoice] = field(default_factory=list)
+    #: Returns (issue 13): quantity back per SKU, the cost that came back, the issue
+    #: layers (quantity, cost) of each shipment still out with the customer, oldest
+    #: first, and the return authorisations by number.
+    returned: dict[str, Decimal] = field(default_factory=dict)
+    returned_cost: Decimal = ZERO
+    issued: dict[str, list[tuple[Decimal, Decimal]]] = field(default_factory=dict)
+    rmas: dict[str, Rma] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.shipped = dict.fromkeys(self.lines, ZERO)
+        self.returned = dict.fromkeys(self.lines, ZERO)
+        self.issued = {sku: [] for sku in self.lines}
+
+    def weight(self, sku: str, quantity: Decimal) -> Decimal:
+        """What ``quantity`` of a line weighs in an invoice's net (exact): quantity x unit
+        price x (1 - its line discount)."""
+        return quantity * self.lines[sku][1] * (100 - self.line_discounts.get(sku, ZERO)) / 100
+
+    def value(self, quantities: dict[str, Decimal]) -> Decimal:
+        """``quantities`` of the lines with tax: each line's net rounded once, their sum
+        less the order discount rounded once, tax on that."""
+        net = sum((quantize(self.weight(sku, q)) for sku, q in quantities.items() if q > 0),
+                  ZERO)
+        if self.discount:
+            net = quantize(net * (100 - self.discount) / 100)
+        return net + quantize(net * TAX_RATE)
+
+    def uninvoiced(self) -> Decimal:
+        """A confirmed, live order's value still to invoice, with tax (credit control)."""
+        if not self.confirmed or self.cancelled:
+            return ZERO
+        return self.value({sku: qty - self.invoiced(sku)
+                           for sku, (qty, _) in self.lines.items()})
+
+    def pending(self, sku: str) -> Decimal:
+        """What open RMAs authorise of ``sku`` and has not come back."""
+        return sum((rma.outstanding().get(sku, ZERO) for rma in self.rmas.values()), ZERO)
 
     def invoiced(self, sku: str) -> Decimal:
         return sum((i.lines.get(sku, ZERO) for i in self.invoices if not i.credited), ZERO)
@@ -312,6 +399,8 @@ class Model:
     today: date = START
     closed_through: date | None = None
     closed_years: set[int] = field(default_factory=set)
+    #: Each customer's credit limit (None: none).
+    limits: dict[str, Decimal | None] = field(default_factory=dict)
     #: Each customer's unapplied credit (overpayments not yet used or refunded), and the
     #: latest day credit was received (a refund may not be dated before it).
     credit: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
@@ -514,6 +603,8 @@ class OrderToCash(RuleBasedStateMachine):
         self._convert(0, ("1000.00", D("1000.00")))
         assert self.model.orders[1].invoices[0].paid > 0
         assert self.model.opportunities
+        # A customer with a small credit limit (issue 13, credit control).
+        self.customer("Tight", True, "100.00")
 
     @rule(sku=st.sampled_from(["C-3", "C-3", "A-1", "B-2"]))
     def register(self, sku: str) -> None:
@@ -573,13 +664,44 @@ class OrderToCash(RuleBasedStateMachine):
             self._lose(index)
 
     @rule(name=st.sampled_from(["Apex", "Helios", "Nimbus"]), good=mostly(
-        st.just(True), st.just(False)))
-    def customer(self, name: str, good: bool) -> None:
-        """A customer registered directly (not from a lead); the same name may recur."""
+        st.just(True), st.just(False)), limit=st.sampled_from([*LIMITS, "-1"]))
+    def customer(self, name: str, good: bool, limit: str | None = None) -> None:
+        """A customer registered directly (not from a lead), with a credit limit or none
+        (a negative one refused); the same name may recur."""
         email = f"ap@{name.lower()}.example" if good else "not-an-email"
-        result = self.attempt(good, "register_customer", name, email)
+        result = self.attempt(good and limit != "-1", "register_customer", name, email,
+                              credit_limit=limit)
         if result:
             self.model.customers.append(result.id)
+            self.model.limits[result.id] = None if limit is None else D(limit)
+
+    @precondition(lambda self: self.model.customers)
+    @rule(index=indexes, limit=st.sampled_from([*LIMITS, "-1", "lots"]),
+          reason=mostly(st.just("credit review"), st.just("")))
+    def change_limit(self, index: int, limit: str | None, reason: str) -> None:
+        """Finance sets a customer's credit limit (None: none), with a reason: refused
+        without one, for an invalid limit, or for the limit it has."""
+        customer = self.pick(self.model.customers, index)
+        valid = limit not in ("-1", "lots")
+        new = None if limit is None or not valid else D(limit)
+        allowed = valid and bool(reason) and new != self.model.limits.get(customer)
+        result = self.attempt(allowed, "change_credit_limit", customer, limit, reason)
+        if result:
+            assert result.extra["credit_limit"] == (None if new is None else str(new))
+            self.model.limits[customer] = new
+
+    @precondition(lambda self: self.model.orders)
+    @rule(index=indexes, reason=mostly(st.just("good payer"), st.just("")))
+    def release(self, index: int, reason: str) -> None:
+        """Finance releases one unconfirmed order from credit control (refused for an order
+        confirmed, cancelled or released already, or without a reason)."""
+        order = self.pick(self.model.orders, index)
+        allowed = (bool(reason) and not order.confirmed and not order.cancelled
+                   and not order.released)
+        result = self.attempt(allowed, "release_order_credit", order.id, reason)
+        if result:
+            assert result.extra["customer_id"] == order.customer
+            order.released = True
 
     def _capture(self, good: bool) -> None:
         email = "lead@buyer.example" if good else "lead-at-buyer"
@@ -623,44 +745,57 @@ class OrderToCash(RuleBasedStateMachine):
 
     # Orders --------------------------------------------------------------------------------
 
-    def _lines(self, lines: list[tuple[str, Parsed, Parsed]]) -> tuple[
-            list[dict[str, object]], dict[str, tuple[Decimal, Decimal]] | None]:
-        sent = [{"sku": sku, "quantity": q[0], "unit_price": p[0]} for sku, q, p in lines]
-        valid = (len({sku for sku, _, _ in lines}) == len(lines)
+    def _lines(self, lines: list[tuple[str, Parsed, Parsed, str | None]]) -> tuple[
+            list[dict[str, object]], dict[str, tuple[Decimal, Decimal]] | None,
+            dict[str, Decimal]]:
+        """The lines sent, the (quantity, price) the model expects per SKU (None: they
+        must be refused), and each line's discount."""
+        sent: list[dict[str, object]] = [{"sku": sku, "quantity": q[0], "unit_price": p[0]}
+                                         for sku, q, p, _ in lines]
+        for line, (_, _, _, percent) in zip(sent, lines, strict=True):
+            if percent is not None:
+                line["discount_percent"] = percent
+        valid = (len({line[0] for line in lines}) == len(lines)
                  and all(sku in self.model.stock and q[1] is not None and p[1] is not None
-                         for sku, q, p in lines))
-        expected = {sku: (q[1], p[1]) for sku, q, p in lines} if valid else None
-        return sent, expected  # type: ignore[return-value]
+                         and (d is None or d in GOOD_LINE_DISCOUNTS)
+                         for sku, q, p, d in lines))
+        expected = {sku: (q[1], p[1]) for sku, q, p, _ in lines} if valid else None
+        percents = {sku: GOOD_LINE_DISCOUNTS[d] for sku, _, _, d in lines
+                    if d is not None and d in GOOD_LINE_DISCOUNTS}
+        return sent, expected, percents  # type: ignore[return-value]
 
     def _placed(self, order_id: str, customer: str,
-                expected: dict[str, tuple[Decimal, Decimal]], discount: Decimal = ZERO) -> None:
-        self.model.orders.append(Order(order_id, customer, expected, discount))
+                expected: dict[str, tuple[Decimal, Decimal]], discount: Decimal = ZERO,
+                line_discounts: dict[str, Decimal] | None = None) -> None:
+        self.model.orders.append(Order(order_id, customer, expected, discount,
+                                       line_discounts or {}))
 
     @rule(customer=indexes, unknown=st.integers(min_value=1, max_value=12),
           lines=order_lines, discount=discounts)
-    def place(self, customer: int, unknown: int, lines: list[tuple[str, Parsed, Parsed]],
-              discount: str | None) -> None:
+    def place(self, customer: int, unknown: int,
+              lines: list[tuple[str, Parsed, Parsed, str | None]], discount: str | None) -> None:
         who = NO_SUCH_ID if unknown == 1 else self.pick(self.model.customers, customer)
-        sent, expected = self._lines(lines)
+        sent, expected, percents = self._lines(lines)
         percent = GOOD_DISCOUNTS.get(discount) if discount is not None else ZERO
         result = self.attempt(expected is not None and who != NO_SUCH_ID and percent is not None,
                               "place_sales_order", who, sent, discount_percent=discount)
         if result:
             assert expected is not None
             assert percent is not None
-            self._placed(result.id, who, expected, percent)
+            self._placed(result.id, who, expected, percent, percents)
 
     @precondition(lambda self: self.model.opportunities)
     @rule(index=indexes, lines=order_lines)
-    def win(self, index: int, lines: list[tuple[str, Parsed, Parsed]]) -> None:
+    def win(self, index: int, lines: list[tuple[str, Parsed, Parsed, str | None]]) -> None:
         opp = self.pick(sorted(self.model.opportunities), index)
-        sent, expected = self._lines(lines)
+        sent, expected, percents = self._lines(lines)
         allowed = self.model.opportunities[opp] in OPEN_STAGES and expected is not None
         result = self.attempt(allowed, "win_opportunity", opp, sent)
         if result:
             assert expected is not None
             self.model.opportunities[opp] = "won"
-            self._placed(result.extra["order_id"], self.model.deal_customers[opp], expected)
+            self._placed(result.extra["order_id"], self.model.deal_customers[opp], expected,
+                         line_discounts=percents)
 
     @precondition(lambda self: self.model.orders)
     @rule(index=indexes)
@@ -668,15 +803,26 @@ class OrderToCash(RuleBasedStateMachine):
         self.attempt_confirm(self.pick(self.model.orders, index))
 
     def attempt_confirm(self, order: Order) -> bool:
-        stock = self.model.stock
-        allowed = not order.confirmed and not order.cancelled and all(
-            qty <= stock[sku].on_hand - stock[sku].reserved
-            for sku, (qty, _) in order.lines.items())
-        # credit hold (no customer here has a limit): an open invoice past due
-        allowed = allowed and not any(
-            i.open and i.due_on < self.model.today for o in self.model.orders
-            if o.customer == order.customer for i in o.invoices)
-        if self.attempt(allowed, "confirm_order", order.id):
+        """Confirms an order: refused when it is not placed, when its customer is on
+        credit hold (an open invoice past due: the grace is 0 days) or its exposure would
+        go past its limit, unless finance released the order, then when stock is short."""
+        m, stock = self.model, self.model.stock
+        error: type[O2CError] = O2CError
+        allowed = not order.confirmed and not order.cancelled
+        if allowed and not order.released:
+            theirs = [o for o in m.orders if o.customer == order.customer]
+            limit = m.limits.get(order.customer)
+            exposure = (sum((i.total - i.paid for o in theirs for i in o.invoices if i.open),
+                            ZERO) - m.credit[order.customer]
+                        + sum((o.uninvoiced() for o in theirs if o is not order), ZERO)
+                        + order.value({sku: qty for sku, (qty, _) in order.lines.items()}))
+            if any(i.open and i.due_on < m.today for o in theirs for i in o.invoices):
+                allowed, error = False, CreditHoldError
+            elif limit is not None and exposure > limit:
+                allowed, error = False, CreditLimitExceededError
+        allowed = allowed and all(qty <= stock[sku].on_hand - stock[sku].reserved
+                                  for sku, (qty, _) in order.lines.items())
+        if self.attempt(allowed, "confirm_order", order.id, error=error):
             order.confirmed = True
             for sku, (qty, _) in order.lines.items():
                 stock[sku].reserved += qty
@@ -710,7 +856,9 @@ class OrderToCash(RuleBasedStateMachine):
             cost = ZERO
             for sku, qty in quantities.items():
                 order.shipped[sku] += qty
-                cost += self.model.stock[sku].take(qty)
+                taken = self.model.stock[sku].take(qty)
+                order.issued[sku].append((qty, taken))
+                cost += taken
                 self.model.stock[sku].reserved -= qty
             order.cost += cost
             order.last_shipped_on = max(day, order.last_shipped_on or day)
@@ -762,7 +910,7 @@ class OrderToCash(RuleBasedStateMachine):
         allowed, error = self._dated(ok, bad)
         result = self.attempt(allowed, "invoice_order", order.id, error=error, date=sent)
         if result:
-            net = sum((quantize(qty * order.lines[sku][1]) for sku, qty in lines.items()), ZERO)
+            net = sum((quantize(order.weight(sku, qty)) for sku, qty in lines.items()), ZERO)
             if order.discount:  # the order discount, rounded once on the lines' sum
                 net = quantize(net * (100 - order.discount) / 100)
             invoice = Invoice(self.model.next_number("INV", day), lines, net,
@@ -887,7 +1035,8 @@ class OrderToCash(RuleBasedStateMachine):
 
     def _credit(self, order: Order, invoice: Invoice, back: int | None = None) -> None:
         sent, day, bad = self._day(back)
-        ok = not invoice.credited and invoice.paid == ZERO and day >= invoice.issued_on
+        ok = (not invoice.credited and invoice.paid == ZERO and day >= invoice.issued_on
+              and not invoice.returned)  # a return credited part of it already
         allowed, error = self._dated(ok, bad)
         result = self.attempt(allowed, "credit_invoice", order.id, invoice.number,
                               "wrong price", error=error, date=sent)
@@ -907,8 +1056,211 @@ class OrderToCash(RuleBasedStateMachine):
                 for sku, (qty, _) in order.lines.items():
                     self.model.stock[sku].reserved -= qty
 
+    # Returns (issue 13) ---------------------------------------------------------------------
+
+    def _returning(self, index: int, prefer: bool) -> Order:
+        """An order to return goods of: usually one with invoiced goods not yet returned."""
+        billed = [o for o in self.model.orders
+                  if any(o.invoiced(sku) > o.returned[sku] for sku in o.lines)]
+        chosen: Order = self.pick(billed if prefer and billed else self.model.orders, index)
+        return chosen
+
+    @staticmethod
+    def _return_quantities(order: Order, skus: list[str],
+                           hows: list[str]) -> dict[str, Decimal]:
+        """How much of each SKU goes back: all that is billed and not returned, half of it,
+        a little more than shipped and not returned (over_return), or all shipped and not
+        returned (not_invoiced when some of it is not invoiced)."""
+        quantities = {}
+        for sku, how in zip(skus, hows, strict=True):
+            billed = order.invoiced(sku) - order.returned[sku]
+            out = order.shipped[sku] - order.returned[sku]
+            quantities[sku] = max(D("0.001"), {
+                "all": billed,
+                "half": (billed / 2).quantize(D("0.001"), rounding=ROUND_DOWN),
+                "over": out + D("0.001"), "shipped": out}[how])
+        return quantities
+
+    def _over_or_unbilled(self, order: Order, quantities: dict[str, Decimal],
+                          pending: bool) -> type[O2CError] | None:
+        """The error a return (or an authorisation, ``pending``: what open RMAs await is
+        not available) of ``quantities`` must be refused with, the first line first."""
+        for sku, quantity in quantities.items():
+            awaited = order.pending(sku) if pending else ZERO
+            if quantity > order.shipped[sku] - order.returned[sku] - awaited:
+                return OverReturnError
+            if quantity > order.invoiced(sku) - order.returned[sku] - awaited:
+                return NotInvoicedError
+        return None
+
+    def _return_lines(self, order: Order, data: st.DataObject) -> dict[str, Decimal]:
+        skus = data.draw(st.lists(st.sampled_from(sorted(order.lines)), min_size=1,
+                                  max_size=len(order.lines), unique=True))
+        hows = data.draw(st.lists(st.sampled_from(["all", "all", "half", "half", "half",
+                                                   "over", "shipped"]),
+                                  min_size=len(skus), max_size=len(skus)))
+        return self._return_quantities(order, skus, hows)
+
+    @precondition(lambda self: self.model.orders)
+    @rule(index=indexes, prefer=mostly(st.just(True), st.just(False)), data=st.data(),
+          back=return_days, damaged=st.sampled_from([False, False, True]),
+          against=st.sampled_from([None, None, "open", "open", "any", "RMA-99"]))
+    def return_goods(self, index: int, prefer: bool, data: st.DataObject, back: int | None,
+                     damaged: bool, against: str | None) -> None:
+        """Goods invoiced come back, sound (restocked) or damaged (written off), in part
+        or in full, perhaps against an RMA; over-returns, goods not invoiced, goods beyond
+        the RMA and bad dates are refused and record nothing. The cost comes back from the
+        order's most recent shipments; a credit note (CN series) settles the invoices the
+        goods were on, newest first, and what it cannot settle is the customer's credit."""
+        order = self._returning(index, prefer)
+        quantities = self._return_lines(order, data)
+        sent, day, bad = self._day(back)
+        rmas = [n for n, r in order.rmas.items() if r.outstanding()]
+        rma_no = {"open": rmas[-1] if rmas else None,
+                  "any": self.pick(sorted(order.rmas), index) if order.rmas else None,
+                  "RMA-99": "RMA-99", None: None}[against]
+        failures: list[type[O2CError]] = []
+        rma = order.rmas.get(rma_no) if rma_no else None
+        if rma_no is not None:
+            outstanding = rma.outstanding() if rma else {}
+            if rma is None:
+                failures.append(O2CError)  # an unknown reference
+            elif any(q > outstanding.get(sku, ZERO) for sku, q in quantities.items()):
+                failures.append(NotAuthorisedError)
+            elif day < rma.authorised_on:
+                failures.append(InvalidInputError)
+        if order.last_shipped_on is not None and day < order.last_shipped_on:
+            failures.append(InvalidInputError)
+        over = self._over_or_unbilled(order, quantities, pending=False)
+        if over is not None:
+            failures.append(over)
+        allowed, error = self._dated(not failures, bad)
+        if failures and bad is None:
+            error = failures[0]
+        lines = [{"sku": sku, "quantity": str(q), "damaged": damaged}
+                 for sku, q in quantities.items()]
+        named = {} if rma_no is None else {"authorisation": rma_no}
+        result = self.attempt(allowed, "return_goods", order.id, lines, error=error,
+                              date=sent, reason="faulty", **named)
+        if result:
+            self._returned(order, quantities, damaged, day, result)
+            if rma is not None:
+                for sku, q in quantities.items():
+                    rma.received[sku] = rma.received.get(sku, ZERO) + q
+                assert result.extra["authorisation"] == rma_no
+
+    def _returned(self, order: Order, quantities: dict[str, Decimal], damaged: bool,
+                  day: date, result: Result) -> None:
+        """The model of an accepted return: cost, stock, credit note and its shares."""
+        m = self.model
+        cost = ZERO
+        for sku, quantity in quantities.items():
+            taken = take_newest(order.issued[sku], quantity)
+            cost += taken
+            order.returned[sku] += quantity
+            if not damaged:
+                m.stock[sku].layers.append((quantity, taken))
+                m.stock[sku].on_hand += quantity
+        order.returned_cost += cost
+        # What comes back never exceeds what left for the order; all of it is all its COGS.
+        assert order.returned_cost <= order.cost
+        if order.returned == order.shipped:
+            assert order.returned_cost == order.cost
+        # The goods off the invoices not credited, newest first, invoice by invoice.
+        takes: dict[str, dict[str, Decimal]] = {}
+        live = [i for i in reversed(order.invoices) if not i.credited]
+        for sku, quantity in quantities.items():
+            left = quantity
+            for invoice in live:
+                take = min(left, invoice.lines.get(sku, ZERO) - invoice.returned.get(sku, ZERO))
+                if take > 0:
+                    takes.setdefault(invoice.number, {})[sku] = take
+                    left -= take
+            assert left == 0
+        by_number = {i.number: i for i in order.invoices}
+        credits: list[tuple[str, Decimal, Decimal]] = []
+        unapplied = ZERO
+        for number, goods in takes.items():
+            invoice = by_number[number]
+            remaining = {sku: q - invoice.returned.get(sku, ZERO)
+                         for sku, q in invoice.lines.items()}
+            net_left = invoice.net - invoice.returned_net
+            tax_left = invoice.tax - invoice.returned_tax
+            if all(goods.get(sku, ZERO) == q for sku, q in remaining.items()):
+                net, tax = net_left, tax_left  # its last goods: exactly what is left
+            else:
+                weight = sum((order.weight(sku, q) for sku, q in remaining.items()), ZERO)
+                share = sum((order.weight(sku, q) for sku, q in goods.items()), ZERO)
+                net = min(quantize(net_left * share / weight), net_left) if weight else ZERO
+                tax = min(quantize(tax_left * share / weight), tax_left) if weight else ZERO
+            applied = max(ZERO, min(net + tax, invoice.total - invoice.paid))
+            for sku, q in goods.items():
+                invoice.returned[sku] = invoice.returned.get(sku, ZERO) + q
+            invoice.returned_net += net
+            invoice.returned_tax += tax
+            invoice.paid += applied
+            unapplied += net + tax - applied
+            credits.append((number, net + tax, applied))
+        restocked = ZERO if damaged else cost
+        total = sum((c[1] for c in credits), ZERO)
+        assert (result.extra["credit_note_number"],
+                [(c["invoice_number"], D(c["total"]), D(c["applied"]))
+                 for c in result.extra["credits"]],
+                D(result.extra["restocked_cost"]), D(result.extra["damaged_cost"]),
+                D(result.extra["total"]), D(result.extra["unapplied"]),
+                result.extra["date"]) == (
+            m.next_number("CN", day), credits, restocked, cost - restocked, total, unapplied,
+            day.isoformat())
+        if unapplied:
+            m.credit[order.customer] += unapplied
+            m.credit_since[order.customer] = max(m.credit_since.get(order.customer, day), day)
+
+    @precondition(lambda self: self.model.orders)
+    @rule(index=indexes, prefer=mostly(st.just(True), st.just(False)), data=st.data(),
+          back=return_days)
+    def authorise(self, index: int, prefer: bool, data: st.DataObject,
+                  back: int | None) -> None:
+        """A return authorisation (RMA-<n> of the order): within what is invoiced and
+        neither returned nor awaited by open RMAs, dated not before the latest shipment."""
+        order = self._returning(index, prefer)
+        quantities = self._return_lines(order, data)
+        sent, day, bad = self._day(back)
+        failures: list[type[O2CError]] = []
+        if order.last_shipped_on is not None and day < order.last_shipped_on:
+            failures.append(InvalidInputError)
+        over = self._over_or_unbilled(order, quantities, pending=True)
+        if over is not None:
+            failures.append(over)
+        allowed, error = self._dated(not failures, bad)
+        if failures and bad is None:
+            error = failures[0]
+        result = self.attempt(allowed, "authorise_return", order.id,
+                              [{"sku": sku, "quantity": str(q)} for sku, q in quantities.items()],
+                              "customer called", error=error, date=sent)
+        if result:
+            number = f"RMA-{len(order.rmas) + 1}"
+            assert result.extra["rma_number"] == number
+            order.rmas[number] = Rma(quantities, day)
+
+    @precondition(lambda self: any(o.rmas for o in self.model.orders))
+    @rule(index=indexes, which=indexes, unknown=mostly(st.just(False), st.just(True)))
+    def cancel_rma(self, index: int, which: int, unknown: bool) -> None:
+        """Cancels an RMA with goods still to come back, on the business date (refused
+        when it is received or cancelled, unknown, or the day is closed)."""
+        order = self.pick([o for o in self.model.orders if o.rmas], index)
+        number = "RMA-99" if unknown else self.pick(sorted(order.rmas), which)
+        rma = order.rmas.get(number)
+        ok = rma is not None and bool(rma.outstanding()) and self.model.today >= rma.authorised_on
+        allowed, error = self._dated(
+            ok, PeriodClosedError if self.model.closed(self.model.today) else None)
+        if self.attempt(allowed, "cancel_return_authorisation", order.id, number,
+                        "not coming", error=error):
+            assert rma is not None
+            rma.cancelled = True
+
     @rule(command=st.sampled_from(["confirm", "ship", "invoice", "pay", "cancel", "credit",
-                                   "credit unknown invoice", "refund"]), index=indexes)
+                                   "credit unknown invoice", "refund", "return",
+                                   "authorise", "release"]), index=indexes)
     def unknown(self, command: str, index: int) -> None:
         """An order command on an order that does not exist, a credit note for an invoice
         number the order never issued, or a refund to no customer: refused, nothing
@@ -922,6 +1274,9 @@ class OrderToCash(RuleBasedStateMachine):
             "credit": ("credit_invoice", "INV-NONE", "billing error"),
             "credit unknown invoice": ("credit_invoice", "INV-NONE", "billing error"),
             "refund": ("refund_customer_credit", "1.00"),
+            "return": ("return_goods", [{"sku": "A-1", "quantity": "1"}]),
+            "authorise": ("authorise_return", [{"sku": "A-1", "quantity": "1"}], "r"),
+            "release": ("release_order_credit", "good payer"),
         }[command]
         if command == "credit unknown invoice" and self.model.orders:
             order = self.pick(self.model.orders, index).id
@@ -1055,8 +1410,18 @@ class OrderToCash(RuleBasedStateMachine):
                 for i in order.invoices]
             assert so.open_balance == order.open_balance
             assert so.cost == order.cost
+            assert so.returned == order.returned
+            assert sum((r["restocked_cost"] + r["damaged_cost"] for r in so.returns),
+                       ZERO) == order.returned_cost
+            for sku, layers in order.issued.items():
+                assert [(x["quantity"], x["value"]) for x in so.issue_layers(sku)] == layers
+            assert {r["rma_number"]: r["status"] for r in map(rma_view, so.authorisations)} == {
+                n: "cancelled" if r.cancelled else "open" if r.outstanding() else "received"
+                for n, r in order.rmas.items()}
         for customer in m.customers:
-            assert self.app.customer(customer).credit == m.credit[customer], customer
+            found = self.app.customer(customer)
+            assert (found.credit, found.credit_limit) == (
+                m.credit[customer], m.limits.get(customer)), customer
         for lead, status in m.leads.items():
             assert self.app.lead(lead).status == status
         for opp, stage in m.opportunities.items():
@@ -1095,7 +1460,11 @@ class OrderToCash(RuleBasedStateMachine):
             for line in so.lines:
                 sku = line["sku"]
                 assert ZERO <= so.invoiced[sku] <= so.shipped[sku] <= line["quantity"]
+                assert ZERO <= so.returned[sku] <= so.invoiced[sku]  # returns (issue 13)
             assert ZERO <= so.paid <= so.invoiced_total  # overpayments are credit
+            # A return's COGS reversal never exceeds the COGS posted for the order.
+            assert sum((r["restocked_cost"] + r["damaged_cost"] for r in so.returns),
+                       ZERO) <= so.cost
             assert so.open_balance >= 0
             for invoice in so.invoices:
                 assert invoice["total"] == invoice["net"] + invoice["tax"]
@@ -1164,18 +1533,26 @@ class OrderToCash(RuleBasedStateMachine):
 
     @invariant()
     def other_control_accounts_agree(self) -> None:
-        """COGS is the cost shipped plus manual COGS entries, Revenue and Tax the invoices
-        not credited (the year-end close left out), Cash the payments received
-        (overpayments included) less refunds plus manual cash entries."""
+        """COGS is the cost shipped less the cost returned plus manual COGS entries,
+        Revenue and Tax the invoices not credited less what returns credited (the year-end
+        close left out), Cash the payments received (overpayments included) less refunds
+        plus manual cash entries."""
         self._read_entries()
         balances = self._balances(year_end=False)
         orders = [self.app.sales_order(o.id) for o in self.model.orders]
         live = [i for so in orders for i in so.invoices if not i["credited"]]
         manual = self.model.manual_debits
-        assert balances.get("5000", ZERO) == sum((so.cost for so in orders),
-                                                 ZERO) + manual["5000"]
-        assert -balances.get("4000", ZERO) == sum((i["net"] for i in live), ZERO)
-        assert -balances.get("2100", ZERO) == sum((i["tax"] for i in live), ZERO)
+        returned = [so.returns for so in orders]
+        assert balances.get("5000", ZERO) == sum((so.cost for so in orders), ZERO) - sum(
+            (r["restocked_cost"] + r["damaged_cost"] for rs in returned for r in rs),
+            ZERO) + manual["5000"]
+        assert -balances.get("4000", ZERO) == sum((i["net"] for i in live), ZERO) - sum(
+            (r["net"] for rs in returned for r in rs), ZERO)
+        assert -balances.get("2100", ZERO) == sum((i["tax"] for i in live), ZERO) - sum(
+            (r["tax"] for rs in returned for r in rs), ZERO)
+        m = self.model
+        assert sum((i.net - i.returned_net for o in m.orders for i in o.invoices
+                    if not i.credited), ZERO) == -balances.get("4000", ZERO)
         assert balances.get("1000", ZERO) == self.model.cash_in + manual["1000"]
 
     @invariant()
