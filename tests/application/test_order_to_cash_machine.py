@@ -123,7 +123,7 @@ from o2c.projections import Projector, ledger_reports, reports
 from o2c.projections.rebuild import rebuild
 from strategies import invalid_amounts, invalid_prices, invalid_quantities, mostly
 from support import fresh_database_url, require_postgres
-from support.books import beancount_balances
+from support.books import Books, beancount_balances
 
 EXAMPLES = int(os.environ.get("O2C_HYPOTHESIS_EXAMPLES", "25"))
 STEPS = int(os.environ.get("O2C_HYPOTHESIS_STEPS", "50"))
@@ -447,6 +447,7 @@ class OrderToCash(RuleBasedStateMachine):
         try:
             self.projector.catch_up()
             self._check_beancount()
+            Books(self.app).check()  # the shared checks, replayed from the log
             live = {name: self.projector.digest(name) for name in self.projector.names()}
             rebuild(self.projector)
             rebuilt = {name: self.projector.digest(name) for name in self.projector.names()}

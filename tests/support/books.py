@@ -143,6 +143,12 @@ class Books:
                 left = line["quantity"] - order.shipped[sku]
                 if order.confirmed and not order.cancelled and left:
                     promised[(StockItem.create_id(sku), str(oid))] += left
+            # Returns: the cost that came back (restocked or written off) never exceeds the
+            # COGS posted for the order, and all of it once everything shipped came back.
+            back = sum((r["restocked_cost"] + r["damaged_cost"] for r in order.returns), ZERO)
+            assert ZERO <= back <= order.cost, f"order {oid} returned cost {back}"
+            if any(order.shipped.values()) and order.returned == order.shipped:
+                assert back == order.cost, f"order {oid}: all returned, cost {back}"
             # DESIGN: paid <= invoiced (an overpayment is the customer's credit).
             assert ZERO <= order.paid <= order.invoiced_total, f"order {oid} overpaid"
             assert order.open_balance >= 0
