@@ -118,16 +118,11 @@ def build_app(settings: Settings | None = None, env: dict[str, str] | None = Non
 
 
 def open_orders_port(app: O2C) -> OpenOrdersOf:
-    """Credit control's orders of a customer: the order-status read model caught up to
-    the log's head (by a projector of its own, built on first use and kept), its
-    confirmed orders neither cancelled nor paid in full."""
-    projectors: list[Projector] = []
-
+    """Credit control's orders of a customer: those the order-status read model lists as
+    carrying exposure, and every order with an event the model has not applied yet
+    (``reports.orders_that_may_carry_exposure``: reads only)."""
     def open_orders_of(customer_id: UUID) -> list[str]:
-        if not projectors:
-            projectors.append(Projector(app.db, app.settings, names=["order_status"]))
-        projectors[0].catch_up()
-        return reports.orders_with_exposure(app.db, str(customer_id))
+        return sorted(reports.orders_that_may_carry_exposure(app.db, str(customer_id)))
     return open_orders_of
 
 

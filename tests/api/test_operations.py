@@ -98,7 +98,8 @@ def test_a_stuck_read_model_fails_readiness_and_shows_in_metrics(
     app.save(SalesOrder(customer_id=app.customer(customer.id).id, opportunity_id=None,
                         lines=[{"sku": "P-1", "quantity": Decimal("1000000000000"),
                                 "unit_price": Decimal("1000000000000.00")}],
-                        currency="USD", tax_rate=Decimal("0.08"), payment_terms_days=30))
+                        currency="USD", tax_rate=Decimal("0.08"), payment_terms_days=30,
+                        discount_percent=Decimal("0")))
     poison = app.db.head()
     projector = client.app.state.projector  # type: ignore[attr-defined]
     with pytest.raises(ProjectionStuckError):

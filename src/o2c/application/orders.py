@@ -39,8 +39,9 @@ def effective_date(books: Books, run: Attempt, value: object) -> date:
 
 #: The port credit control reads a customer's orders through: ``open_orders_of(customer
 #: id)`` is the ids of its confirmed orders that are neither cancelled nor paid in full
-#: (those that may carry exposure), as the order-status read model has them caught up to
-#: the log's head (bootstrap wires it). The application never reads read models itself.
+#: (those that may carry exposure), as the order-status read model has them plus every
+#: order with an event it has not applied yet (bootstrap wires it; a superset is fine:
+#: each is loaded and checked). The application never reads read models itself.
 OpenOrdersOf = Callable[[UUID], Sequence[str]]
 
 
@@ -99,8 +100,8 @@ class Orders(UseCaseBase):
 
         Holds the customer's lock until the confirmation commits, so confirmations of
         one customer run one at a time, then reads its orders that may carry exposure
-        (the order-status read model caught up to the log's head, through the
-        ``open_orders_of`` port) and loads each from the log."""
+        (through the ``open_orders_of`` port: the order-status read model and the log
+        after its position, read only) and loads each from the log."""
         run.hold([order.customer_id], always=True)
         customer = self.get(Customer, order.customer_id, "customer")
         if customer.released(order.id):
@@ -108,8 +109,12 @@ class Orders(UseCaseBase):
         if self.open_orders_of is None:
             raise RuntimeError("no open-orders port: build the application with "
                                "o2c.bootstrap.build_app")
-        others = [self.sales_order(i) for i in self.open_orders_of(order.customer_id)
-                  if i != str(order.id)]
+        # The port may name orders of other customers (events its read model has not
+        # applied yet): each is loaded from the log, and only this customer's count.
+        others = [other for other in (self.sales_order(i)
+                                      for i in self.open_orders_of(order.customer_id)
+                                      if i != str(order.id))
+                  if other.customer_id == order.customer_id]
         grace = self.settings.credit_grace_days
         credit.check_credit(customer, order, credit.exposure(customer, others, self.places),
                             credit.overdue_invoices(others, run.business_date(), grace), grace)

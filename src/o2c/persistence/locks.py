@@ -4,11 +4,14 @@ or byte-range locks on a file beside the SQLite database."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import logging
 import os
+import random
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -187,7 +190,7 @@ class FileLocks(AggregateLocks):
             for key, lock in zip(keys, locks, strict=True):
                 lock.acquire()
                 try:
-                    fcntl.lockf(shared.fd, fcntl.LOCK_EX, 1, key)
+                    _lock_byte(shared.fd, key)
                 except BaseException:
                     lock.release()
                     raise
@@ -206,6 +209,31 @@ class FileLocks(AggregateLocks):
                 if shared.users == 0:
                     os.close(shared.fd)
                     del _SHARED_FILES[self.path]
+
+
+#: How long a byte lock the kernel calls a deadlock is asked for again before giving up.
+DEADLOCK_PATIENCE = 10.0
+
+
+def _lock_byte(fd: int, key: int) -> None:
+    """Takes the byte ``key`` of the lock file, waiting for it.
+
+    POSIX record locks belong to processes, not threads, so the kernel's deadlock
+    check sees a cycle where there is none: a thread of process A holds byte 1 and
+    waits for byte 2, which a thread of process B holds while another thread of B
+    waits for byte 1 -- B's holder is not waiting for anything and will let go. The
+    kernel answers such a wait with ``EDEADLK`` at once instead of waiting; this asks
+    again, after a short random pause, until the byte is free (a real deadlock, which
+    one lock order per attempt rules out, would give up after ``DEADLOCK_PATIENCE``)."""
+    deadline = time.monotonic() + DEADLOCK_PATIENCE
+    while True:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX, 1, key)
+            return
+        except OSError as error:
+            if error.errno != errno.EDEADLK or time.monotonic() > deadline:
+                raise
+        time.sleep(random.uniform(0.002, 0.02))  # noqa: S311 - a pause, not a secret
 
 
 def aggregate_locks(env: dict[str, str]) -> AggregateLocks:

@@ -21,9 +21,10 @@ from o2c.domain.activity import LEAD, OPPORTUNITY
 from o2c.domain.ledger_account import DEBIT_NORMAL
 from o2c.domain.money import from_minor, plain
 from o2c.domain.opportunity import OPEN_STAGES
+from o2c.persistence import log
 from o2c.persistence.sql import Database
 from o2c.projections import activities
-from o2c.projections.base import QTY_SCALE
+from o2c.projections.base import QTY_SCALE, text_id
 from o2c.projections.orders import order_number
 
 #: Days without activity after which an open lead or deal is stale (``O2C_STALE_DAYS``).
@@ -349,6 +350,49 @@ def orders_with_exposure(db: Database, customer_id: str) -> list[str]:
         db, f"SELECT id FROM {db.table('rm_orders')} WHERE customer_id = ? AND confirmed = 1 "
             "AND cancelled = 0 AND status <> ? ORDER BY placed_at, id",
         (customer_id, "paid"))]
+
+
+#: The stored topic prefix of a sales order's events.
+_ORDER_TOPIC = "o2c.domain.sales_order:SalesOrder."
+#: Events read at a time past the order-status model's position.
+_TAIL_PAGE = 1000
+
+
+def orders_that_may_carry_exposure(db: Database, customer_id: str) -> set[str]:
+    """Every order that may carry the customer's credit exposure now, without writing:
+    those the order-status read model lists (``orders_with_exposure``), and every order
+    with an event the model has not applied yet (the log after its tracking position;
+    some of them another customer's: the caller loads each and keeps the customer's).
+
+    The position is read before the rows, so the rows are at least that new and no
+    event falls between them. Reads only, so a command may ask it on its hot path
+    whatever projectors are running (catching the model up there wrote read-model
+    rows from inside a command and contended with the server's own projector)."""
+    position = _tracked_position(db, "order_status")
+    found = set(orders_with_exposure(db, customer_id)) if position is not None else set()
+    after = position or 0
+    while True:
+        page = log.events_page(db, after, _TAIL_PAGE)
+        found.update(str(row[1]) for row in page if str(row[3]).startswith(_ORDER_TOPIC))
+        if len(page) < _TAIL_PAGE:
+            return {text_id(i) for i in found}
+        after = int(page[-1][0])
+
+
+def _tracked_position(db: Database, name: str) -> int | None:
+    """A read model's tracking position, or None when it has never been projected here
+    (no tracking table or row yet)."""
+    table = db.table("o2c_tracking")
+    with db.transaction(write=False) as cur:
+        if db.postgres:
+            there = cur.execute("SELECT to_regclass(?)", (table,)).fetchone()
+        else:
+            there = cur.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                "AND name = ?", (table,)).fetchone()
+        if there is None or there[0] is None:
+            return None
+        row = cur.execute(f"SELECT position FROM {table} WHERE name = ?", (name,)).fetchone()
+    return None if row is None else int(row[0])
 
 
 _ORDER_COLUMNS = ("id", "customer_id", "opportunity_id", "status", "net", "cost", "invoiced",
