@@ -10,21 +10,16 @@ artifact) and checked with axe-core (vendored from the npm registry in
 from __future__ import annotations
 
 import http.server
-import os
 import re
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from web_support import serving
 
 from o2c import demo
 from o2c.application import O2C
@@ -40,12 +35,6 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "web"
 #: The SKU the story sells (the demo stocks it with two cost layers).
 SKU = "NT-CABLE-5M"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -63,30 +52,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[O2C]:
 @pytest.fixture(scope="module")
 def base_url(store: O2C) -> Iterator[str]:
     """A real server (uvicorn, its own process) on the seeded store."""
-    port = free_port()
-    env = {**os.environ, "O2C_DATABASE_URL": store.settings.database_url,
-           "O2C_CURRENCY": "USD"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "o2c.api:create_app",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None:
-                raise RuntimeError(server.stderr.read().decode() if server.stderr else "")
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("the server did not start")
+    with serving(store.settings.database_url) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

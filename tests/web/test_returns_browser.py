@@ -6,19 +6,15 @@ as test_browser."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, expect
-from test_browser import Watched, free_port
+from test_browser import Watched
 from test_browser import browser as browser  # noqa: PLC0414 - the module's fixture
+from web_support import serving
 
 from o2c.application import O2C, Context
 from o2c.auth import create_token
@@ -60,29 +56,8 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def base_url(story: dict[str, Any]) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "O2C_DATABASE_URL": story["url"], "O2C_CURRENCY": "USD"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "o2c.api:create_app",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None:
-                raise RuntimeError(server.stderr.read().decode() if server.stderr else "")
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("the server did not start")
+    with serving(story["url"]) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def _returnable(page: Any) -> dict[str, list[str]]:
