@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
-from tests.support.books import Books
 
 from o2c.application import O2C
+from support.books import Books
 
 Headers = dict[str, dict[str, str]]
 

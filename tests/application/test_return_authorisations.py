@@ -10,7 +10,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from tests.support.books import Books
 
 from o2c.application import O2C, Context
 from o2c.domain.errors import (
@@ -22,6 +21,7 @@ from o2c.domain.errors import (
 from o2c.domain.returns import NotAuthorisedError, NotInvoicedError, OverReturnError
 from o2c.domain.sales_order import SalesOrder
 from o2c.domain.stock_item import StockItem
+from support.books import Books
 
 D = Decimal
 TODAY = date(2026, 3, 20)

@@ -14,7 +14,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from tests.support.books import Books
 
 from o2c.application import O2C, Context
 from o2c.domain.errors import (
@@ -27,6 +26,7 @@ from o2c.domain.journal_entry import JournalEntry
 from o2c.domain.returns import NotInvoicedError, OverReturnError
 from o2c.domain.sales_order import SalesOrder
 from o2c.domain.stock_item import StockItem
+from support.books import Books
 
 D = Decimal
 TODAY = date(2026, 3, 20)
