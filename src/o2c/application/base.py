@@ -30,8 +30,8 @@ def effective_date(run: Attempt, given: object, what: str = "date") -> date:
         return today
     day = values.a_date(given, what)
     if day > today:
-        raise InvalidInputError(f"{what} {day} is after the business date {today}: a "
-                                "document is recorded once it has happened")
+        raise InvalidInputError(f"{what} {day} is after the business date {today}: "
+                                "documents cannot be dated in the future")
     return day
 
 

@@ -9,13 +9,13 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from o2c.application import base
 from o2c.application.base import UseCaseBase
 from o2c.application.books import Books
 from o2c.application.runner import Attempt, Outcome, Result, command
 from o2c.domain import credit, posting_rules, values
 from o2c.domain.customer import Customer
 from o2c.domain.document_series import DocumentSeries
-from o2c.domain.errors import InvalidInputError
 from o2c.domain.money import ZERO, quantize
 from o2c.domain.sales_order import SalesOrder
 from o2c.domain.stock_item import StockItem
@@ -25,14 +25,7 @@ def effective_date(books: Books, run: Attempt, value: object) -> date:
     """A document's effective date: ``value`` (a date or ISO text), or the business date
     when None. Refused (invalid input) after the business date -- documents are not
     dated in the future -- and (period_closed) inside a closed period."""
-    today = run.business_date()
-    if value is None:
-        day = today
-    else:
-        day = values.a_date(value, "date")
-        if day > today:
-            raise InvalidInputError(f"date {day} is after the business date {today}: "
-                                    "documents cannot be dated in the future")
+    day = base.effective_date(run, value)
     books.check_open(day)
     return day
 
