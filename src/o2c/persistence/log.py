@@ -93,6 +93,20 @@ def batch(db: LogDatabase, cur: LogCursor, after: int, stop: int, limit: int
         (after, stop, after, stop, limit)).fetchall()
 
 
+def events_of_topic(db: LogDatabase, topic: str, after: int, limit: int
+                    ) -> list[tuple[Any, ...]]:
+    """Up to ``limit`` events of one stored ``topic`` after position ``after``, in order:
+    (position, originator id, state). The position index bounds the scan; the topic
+    is filtered in the database, so other events cost no decoding."""
+    pos = position_column(db)
+    with db.transaction(write=False) as cur:
+        rows: list[tuple[Any, ...]] = cur.execute(
+            f"SELECT e.{pos}, e.originator_id, e.state FROM {db.events_table} e "
+            f"WHERE e.{pos} > ? AND e.topic = ? ORDER BY e.{pos} LIMIT ?",
+            (after, topic, limit)).fetchall()
+    return rows
+
+
 def events_page(db: LogDatabase, after: int, limit: int) -> list[tuple[Any, ...]]:
     """Up to ``limit`` events after position ``after``, in order, with their audit rows:
     (position, originator id, version, topic, recorded at, actor, idempotency key, hash)."""

@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from o2c.domain.activity import LEAD, OPPORTUNITY
 from o2c.domain.ledger_account import DEBIT_NORMAL
 from o2c.domain.money import from_minor, plain
@@ -343,39 +345,40 @@ def _credit(db: Database, places: int, customer_ids: list[str], today: date | No
     return found
 
 
-def orders_with_exposure(db: Database, customer_id: str) -> list[str]:
-    """The ids of a customer's confirmed orders that are neither cancelled nor paid in
-    full: those that may still carry credit exposure (``o2c.domain.credit``)."""
-    return [str(row[0]) for row in _rows(
-        db, f"SELECT id FROM {db.table('rm_orders')} WHERE customer_id = ? AND confirmed = 1 "
-            "AND cancelled = 0 AND status <> ? ORDER BY placed_at, id",
-        (customer_id, "paid"))]
-
-
-#: The stored topic prefix of a sales order's events.
-_ORDER_TOPIC = "o2c.domain.sales_order:SalesOrder."
+#: The stored topic of an order's first event, which names its customer.
+_PLACED_TOPIC = "o2c.domain.sales_order:SalesOrder.Placed"
 #: Events read at a time past the order-status model's position.
 _TAIL_PAGE = 1000
 
 
 def orders_that_may_carry_exposure(db: Database, customer_id: str) -> set[str]:
-    """Every order that may carry the customer's credit exposure now, without writing:
-    those the order-status read model lists (``orders_with_exposure``), and every order
-    with an event the model has not applied yet (the log after its tracking position;
-    some of them another customer's: the caller loads each and keeps the customer's).
+    """Every order of the customer that may carry its credit exposure now, without
+    writing: those the order-status read model has for it that are neither cancelled nor
+    paid in full (whatever their confirmation: the model may not have seen it yet; both
+    flags only ever go one way), and those placed for it after the model's position
+    (``SalesOrder.Placed`` events it has not applied yet). The caller loads each from
+    the log and counts only what the domain says carries exposure.
 
     The position is read before the rows, so the rows are at least that new and no
     event falls between them. Reads only, so a command may ask it on its hot path
     whatever projectors are running (catching the model up there wrote read-model
-    rows from inside a command and contended with the server's own projector)."""
+    rows from inside a command and contended with the server's own projector); the
+    tail costs one indexed range of the log, decoding only its ``Placed`` events."""
     position = _tracked_position(db, "order_status")
-    found = set(orders_with_exposure(db, customer_id)) if position is not None else set()
+    found: set[str] = set()
+    if position is not None:
+        found.update(str(row[0]) for row in _rows(
+            db, f"SELECT id FROM {db.table('rm_orders')} WHERE customer_id = ? "
+                "AND cancelled = 0 AND status <> ?", (customer_id, "paid")))
     after = position or 0
     while True:
-        page = log.events_page(db, after, _TAIL_PAGE)
-        found.update(str(row[1]) for row in page if str(row[3]).startswith(_ORDER_TOPIC))
+        page = log.events_of_topic(db, _PLACED_TOPIC, after, _TAIL_PAGE)
+        for _, originator, state in page:
+            named = orjson.loads(state)["customer_id"]
+            if text_id(named["_data_"] if isinstance(named, dict) else named) == customer_id:
+                found.add(text_id(originator))
         if len(page) < _TAIL_PAGE:
-            return {text_id(i) for i in found}
+            return found
         after = int(page[-1][0])
 
 
