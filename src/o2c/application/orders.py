@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -17,7 +19,7 @@ from o2c.domain import credit, posting_rules, values
 from o2c.domain.customer import Customer
 from o2c.domain.document_series import DocumentSeries
 from o2c.domain.money import ZERO, quantize
-from o2c.domain.sales_order import SalesOrder
+from o2c.domain.sales_order import CANCELLED, PAID, SalesOrder
 from o2c.domain.stock_item import StockItem
 
 
@@ -38,11 +40,42 @@ def effective_date(books: Books, run: Attempt, value: object) -> date:
 OpenOrdersOf = Callable[[UUID], Sequence[str]]
 
 
+#: How many settled or cancelled orders a process remembers for credit control.
+CLOSED_ORDERS_KEPT = 100_000
+
+
+class RecentIds:
+    """A bounded set of ids, safe across threads: the oldest go first when it is full."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._ids: dict[str, None] = {}
+        self._guard = threading.Lock()
+
+    def known(self, key: str) -> bool:
+        """Whether ``key`` was added (and not yet pushed out)."""
+        return key in self._ids
+
+    def add(self, key: str) -> None:
+        """Remembers ``key``, forgetting the oldest when full."""
+        with self._guard:
+            self._ids[key] = None
+            while len(self._ids) > self.size:
+                del self._ids[next(iter(self._ids))]
+
+
 class Orders(UseCaseBase):
     """Sales orders (sales places them, the warehouse confirms and ships, finance bills)."""
 
     #: A customer's orders that may carry exposure (set by ``bootstrap.build_app``).
     open_orders_of: OpenOrdersOf | None = None
+
+    @functools.cached_property
+    def _closed_orders(self) -> RecentIds:
+        """Orders this process saw paid in full or cancelled: credit control need not
+        load them again (the read model it asks may not have seen them settle yet, and
+        where no projector runs it names every order placed since it last ran)."""
+        return RecentIds(CLOSED_ORDERS_KEPT)
 
     @command("place_sales_order", added=("discount_percent",))
     def place_sales_order(self, run: Attempt, customer_id: object,
@@ -102,12 +135,15 @@ class Orders(UseCaseBase):
         if self.open_orders_of is None:
             raise RuntimeError("no open-orders port: build the application with "
                                "o2c.bootstrap.build_app")
-        # The port may name orders of other customers (events its read model has not
-        # applied yet): each is loaded from the log, and only this customer's count.
-        others = [other for other in (self.sales_order(i)
-                                      for i in self.open_orders_of(order.customer_id)
-                                      if i != str(order.id))
-                  if other.customer_id == order.customer_id]
+        others = []
+        for order_id in self.open_orders_of(order.customer_id):
+            if order_id == str(order.id) or self._closed_orders.known(order_id):
+                continue
+            other = self.sales_order(order_id)
+            if other.status in (PAID, CANCELLED):  # final: it never carries exposure again
+                self._closed_orders.add(order_id)
+            elif other.customer_id == order.customer_id:
+                others.append(other)
         grace = self.settings.credit_grace_days
         credit.check_credit(customer, order, credit.exposure(customer, others, self.places),
                             credit.overdue_invoices(others, run.business_date(), grace), grace)
