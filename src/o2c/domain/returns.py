@@ -38,12 +38,11 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from o2c.domain import money, values
 from o2c.domain.errors import DomainError, InvalidInputError
 from o2c.domain.money import ZERO, quantize
-from o2c.domain.stock_item import check_sku
+from o2c.domain.stock_item import MAX_DOCUMENT_LINES, check_sku_lines
 
-MAX_LINES = 500
+MAX_LINES = MAX_DOCUMENT_LINES
 HUNDRED = Decimal(100)
 Line = dict[str, Any]
 #: An issue layer: ``{"quantity": q, "value": v}`` of one shipment of one SKU.
@@ -82,21 +81,7 @@ def rma_number(n: int) -> str:
 
 def check_authorisation_lines(lines: Iterable[Mapping[str, object]]) -> list[Line]:
     """Lines of a return authorisation: distinct SKUs and positive quantities."""
-    checked: list[Line] = []
-    seen: set[str] = set()
-    for number, item in enumerate(lines, start=1):
-        if number > MAX_LINES:
-            raise InvalidInputError(f"an authorisation has at most {MAX_LINES} lines")
-        line = values.mapping(item, f"line {number}")
-        sku = check_sku(line.get("sku"))
-        if sku in seen:
-            raise InvalidInputError(f"line {number}: SKU {sku} appears twice")
-        seen.add(sku)
-        checked.append({"sku": sku, "quantity": money.quantity(
-            line.get("quantity"), what=f"line {number} quantity")})
-    if not checked:
-        raise InvalidInputError("a return authorisation needs at least one line")
-    return checked
+    return check_sku_lines(lines, "a return authorisation")
 
 
 def rma_outstanding(rma: Mapping[str, Any]) -> dict[str, Decimal]:
@@ -149,28 +134,17 @@ def check_within_authorisation(rma: Mapping[str, Any], lines: Iterable[Mapping[s
 def check_return_lines(lines: Iterable[Mapping[str, object]]) -> list[Line]:
     """Return lines: distinct SKUs, positive quantities, ``damaged`` true or false
     (false when left out)."""
-    checked: list[Line] = []
-    seen: set[str] = set()
-    for number, item in enumerate(lines, start=1):
-        if number > MAX_LINES:
-            raise InvalidInputError(f"a return has at most {MAX_LINES} lines")
-        line = values.mapping(item, f"line {number}")
-        sku = check_sku(line.get("sku"))
-        if sku in seen:
-            raise InvalidInputError(f"line {number}: SKU {sku} appears twice; return the "
-                                    "damaged and the sound goods of a SKU separately")
-        seen.add(sku)
-        damaged = line.get("damaged", False)
-        if damaged is None:
-            damaged = False
-        if not isinstance(damaged, bool):
+    def damaged(number: int, line: dict[str, object]) -> dict[str, Any]:
+        flag = line.get("damaged", False)
+        if flag is None:
+            flag = False
+        if not isinstance(flag, bool):
             raise InvalidInputError(f"line {number}: damaged must be true or false")
-        checked.append({"sku": sku, "damaged": damaged,
-                        "quantity": money.quantity(line.get("quantity"),
-                                                   what=f"line {number} quantity")})
-    if not checked:
-        raise InvalidInputError("a return needs at least one line")
-    return checked
+        return {"damaged": flag}
+
+    return check_sku_lines(lines, "a return", more=damaged,
+                           twice="; return the damaged and the sound goods of a SKU "
+                                 "separately")
 
 
 def take_newest(layers: list[Layer], quantity: Decimal,

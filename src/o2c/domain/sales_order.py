@@ -30,9 +30,9 @@ from o2c.domain.errors import (
     UnknownReferenceError,
 )
 from o2c.domain.money import ZERO, quantize
-from o2c.domain.stock_item import check_sku
+from o2c.domain.stock_item import MAX_DOCUMENT_LINES, check_sku, check_sku_lines
 
-MAX_LINES = 500
+MAX_LINES = MAX_DOCUMENT_LINES
 Line = dict[str, Any]
 #: Places of a discount in percent (``12.5`` or ``12.25``, not ``12.125``).
 PERCENT_PLACES = 2
@@ -145,22 +145,7 @@ class CreditNote:
 
 def check_shipment_lines(lines: Iterable[Mapping[str, object]]) -> list[Line]:
     """Shipment lines: distinct SKUs with positive quantities."""
-    checked: list[Line] = []
-    seen: set[str] = set()
-    for number, item in enumerate(lines, start=1):
-        if number > MAX_LINES:
-            raise InvalidInputError(f"a shipment has at most {MAX_LINES} lines")
-        line = values.mapping(item, f"line {number}")
-        sku = check_sku(line.get("sku"))
-        if sku in seen:
-            raise InvalidInputError(f"line {number}: SKU {sku} appears twice")
-        seen.add(sku)
-        checked.append({"sku": sku,
-                        "quantity": money.quantity(line.get("quantity"),
-                                                   what=f"line {number} quantity")})
-    if not checked:
-        raise InvalidInputError("a shipment needs at least one line")
-    return checked
+    return check_sku_lines(lines, "a shipment")
 
 
 class Totals(NamedTuple):

@@ -10,6 +10,7 @@ the sum of layer values is always exactly what the Inventory account says.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -39,6 +40,36 @@ def check_sku(sku: object) -> str:
     if not all(ch.isalnum() or ch in "-_." for ch in code):
         raise InvalidInputError(f"sku may hold only letters, digits, '-', '_' and '.': {code!r}")
     return code.upper()
+
+
+#: The most lines one document (order, shipment, return, authorisation) may carry.
+MAX_DOCUMENT_LINES = 500
+
+
+def check_sku_lines(lines: Iterable[Mapping[str, object]], document: str, *,
+                    twice: str = "",
+                    more: Callable[[int, dict[str, object]], dict[str, Any]] | None = None,
+                    ) -> list[dict[str, Any]]:
+    """The lines of a ``document`` of stock movements ("a shipment", "a return"...):
+    at least one, at most ``MAX_DOCUMENT_LINES``, distinct SKUs (``twice`` says what to do
+    instead, after "appears twice"), each with a positive quantity, plus whatever
+    ``more(number, line)`` checks and returns for that line."""
+    checked: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for number, item in enumerate(lines, start=1):
+        if number > MAX_DOCUMENT_LINES:
+            raise InvalidInputError(f"{document} has at most {MAX_DOCUMENT_LINES} lines")
+        line = values.mapping(item, f"line {number}")
+        sku = check_sku(line.get("sku"))
+        if sku in seen:
+            raise InvalidInputError(f"line {number}: SKU {sku} appears twice{twice}")
+        seen.add(sku)
+        checked.append({"sku": sku, **(more(number, line) if more else {}),
+                        "quantity": money.quantity(line.get("quantity"),
+                                                   what=f"line {number} quantity")})
+    if not checked:
+        raise InvalidInputError(f"{document} needs at least one line")
+    return checked
 
 
 def take_fifo(layers: list[Layer], quantity: Decimal, places: int) -> tuple[list[Layer], Decimal]:
