@@ -49,23 +49,6 @@ class ActivityLoggedPublic(CommandPublic):
     due_date: dt.date | None
 
 
-class ActivityPublic(Out):
-    """An activity."""
-
-    id: str
-    version: int
-    subject_kind: str
-    subject_id: str
-    kind: str
-    note: str
-    owner: str
-    outcome: str
-    date: dt.date
-    due_date: dt.date | None
-    status: str
-    completed_on: dt.date | None
-
-
 class ActivityBriefPublic(Out):
     """An activity as a lead or deal shows it (its last, or its next follow-up)."""
 
@@ -78,6 +61,14 @@ class ActivityBriefPublic(Out):
     due_date: dt.date | None
     status: str
     completed_on: dt.date | None
+
+
+class ActivityPublic(ActivityBriefPublic):
+    """An activity: what a lead or deal shows of it, and its version and subject."""
+
+    version: int
+    subject_kind: str
+    subject_id: str
 
 
 class LastActivityPublic(ActivityBriefPublic):

@@ -59,20 +59,6 @@ class QuoteLinePublic(Out):
     discount_percent: Dec | None = None
 
 
-class QuotePublic(CommandPublic):
-    """A recorded quote and what it comes to."""
-
-    quote_no: int
-    quoted_on: dt.date
-    lines: list[QuoteLinePublic]
-    discount_percent: Dec
-    gross: Dec
-    discount: Dec
-    net: Dec
-    tax: Dec
-    total: Dec
-
-
 class LoseOpportunity(Command):
     """Close a deal as lost."""
 
@@ -131,6 +117,10 @@ class QuoteSummaryPublic(Out):
     net: Dec
     tax: Dec
     total: Dec
+
+
+class QuotePublic(CommandPublic, QuoteSummaryPublic):
+    """A recorded quote and what it comes to."""
 
 
 class OpportunityItemPublic(Out):
