@@ -33,6 +33,13 @@ class O2CSQLiteRecorder(AuditRowWriter, SQLiteApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._select_sql: dict[tuple[bool, ...], str] = {}
+        # Waiting for this pool's one writing connection is as patient as waiting for the
+        # file's lock (SQLITE_LOCK_TIMEOUT): its holder may itself be waiting that long
+        # for another process's write. eventsourcing 9.5.6 fixes the pool's wait at 5 s
+        # and reads no setting for it; a projector batch behind a command that waited on
+        # another application's batch gave up with ConnectionUnavailableError.
+        pool = self.datastore.pool
+        pool.pool_timeout = max(pool.pool_timeout, float(pool.lock_timeout or 0))
 
     def select_events(self, originator_id: UUID | str, *, gt: int | None = None,
                       lte: int | None = None, desc: bool = False,
